@@ -1,0 +1,263 @@
+//===- cli/main.cpp - The tem command ------------------------------------===//
+//
+// This file implements the `tem` executable: argument parsing with CLI11 and
+// one handler per subcommand (run, eval, info, check, plan). Every user
+// mistake ends with a message on stderr and exit status 1; nothing else.
+//
+//===----------------------------------------------------------------------===//
+#include "cli/driver.h"
+#include "cli/info.h"
+#include "compiler/interpreter.h"
+#include "lang/ast.h"
+#include "lang/lexer.h"
+#include "lang/sema.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <llvm/ADT/StringRef.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+namespace tem::cli {
+namespace {
+
+/// Options shared by the subcommands that open data.
+struct DataFlags {
+    std::string nav, sig, dtype;
+    std::vector<std::string> sets;
+    std::string out;
+    std::string engine = "interp";
+
+    void add_geometry(CLI::App* app) {
+        app->add_option("--nav", nav, "nav shape of a raw file (or a re-shape of a flat scan), e.g. 256,256");
+        app->add_option("--sig", sig, "sig shape of a raw file, e.g. 128,128");
+        app->add_option("--dtype", dtype, "element type of a raw file: u8 u16 u32 u64 i8 i16 i32 i64 f32 f64");
+    }
+    void add_run(CLI::App* app) {
+        add_geometry(app);
+        app->add_option("--set", sets, "override a param: --set cy=63.5 (repeatable)");
+        app->add_option("-o,--output", out, "write results: FILE.h5 (all), FILE.npy / FILE.png (one), or a folder");
+        app->add_option("--engine", engine, "execution engine: interp (the reference evaluator)")
+            ->check(CLI::IsMember({"interp"}));
+    }
+};
+
+std::vector<int64_t> parse_shape(const std::string& flag, const std::string& text) {
+    std::vector<int64_t> shape;
+    std::string item;
+    std::stringstream ss(text);
+    while (std::getline(ss, item, ',')) {
+        char* end = nullptr;
+        long long v = std::strtoll(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || v <= 0)
+            throw rt::DataError(flag + " " + text + ": error: expected positive integers separated by commas");
+        shape.push_back(v);
+    }
+    return shape;
+}
+
+rt::OpenOptions open_options(const DataFlags& f) {
+    rt::OpenOptions o;
+    if (!f.nav.empty()) o.nav = parse_shape("--nav", f.nav);
+    if (!f.sig.empty()) o.sig = parse_shape("--sig", f.sig);
+    if (!f.dtype.empty()) {
+        o.dtype = parse_dtype(f.dtype);
+        if (!o.dtype) throw rt::DataError("--dtype " + f.dtype + ": error: unknown element type; expected one of u8 u16 u32 u64 i8 i16 i32 i64 f32 f64");
+    }
+    return o;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<std::string>& sets) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const std::string& s : sets) {
+        size_t eq = s.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw rt::DataError("--set " + s + ": error: expected --set NAME=VALUE");
+        out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    }
+    return out;
+}
+
+int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
+    Compilation c;
+    bool ok = compile(opts, c);
+    print_diagnostics(c);
+    if (!ok) return kExitUser;
+    std::vector<rt::Result> results = execute(c);
+    emit_results(c, results, flags.out, bare);
+    return kExitOk;
+}
+
+int cmd_run(const std::string& script, const std::vector<std::string>& bindings, const DataFlags& flags) {
+    CompileOptions opts;
+    opts.source_name = script == "-" ? "<stdin>" : script;
+    if (script == "-") {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        opts.source_text = ss.str();
+    } else {
+        opts.source_text = read_text_file(script);
+    }
+    opts.bindings = bindings;
+    opts.sets = parse_sets(flags.sets);
+    opts.open = open_options(flags);
+    return run_compiled(opts, flags, false);
+}
+
+int cmd_eval(const std::string& expr, const std::vector<std::string>& paths, const DataFlags& flags) {
+    CompileOptions opts;
+    opts.source_name = "<eval>";
+    if (expr == "-") {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        opts.source_text = ss.str();
+    } else {
+        opts.source_text = expr;
+    }
+    opts.mode = ParseMode::Eval;
+    opts.bindings = paths;
+    opts.sets = parse_sets(flags.sets);
+    opts.open = open_options(flags);
+    return run_compiled(opts, flags, true);
+}
+
+int cmd_check(const std::string& script, const std::vector<std::string>& bindings, const std::string& emit,
+              const DataFlags& flags, bool plan_only) {
+    CompileOptions opts;
+    opts.source_name = script;
+    opts.source_text = read_text_file(script);
+    opts.bindings = bindings;
+    opts.sets = parse_sets(flags.sets);
+    opts.open = open_options(flags);
+    opts.require_inputs = false;
+    Compilation c;
+    if (emit == "tokens") {
+        c.file = c.sm.add(opts.source_name, opts.source_text);
+        for (const Token& t : lex(c.sm, c.file, c.diags)) {
+            auto [l, col] = c.sm.line_col(t.range.file, t.range.begin);
+            std::printf("%d:%d %s%s\n", l, col, token_spelling(t.kind),
+                        t.text.empty() ? "" : (" '" + t.text + "'").c_str());
+        }
+        print_diagnostics(c);
+        return c.diags.has_errors() ? kExitUser : kExitOk;
+    }
+    opts.analyze = emit != "ast";
+    bool ok = compile(opts, c);
+    print_diagnostics(c);
+    if (!ok) return kExitUser;
+    if (plan_only) {
+        std::fputs(compiler::print_plan(*c.plan, *c.program, c.sm).c_str(), stdout);
+    } else if (emit == "ast") {
+        std::fputs(ast::print(c.script, c.sm).c_str(), stdout);
+    } else if (emit == "ir") {
+        std::fputs(ir::print(*c.program, c.sm).c_str(), stdout);
+    } else if (emit == "kinds") {
+        const ir::Program& p = *c.program;
+        std::printf("dataset %s %s %s\n", p.dataset_name.c_str(), p.axes_text().c_str(),
+                    std::string(dtype_name(p.dataset_type)).c_str());
+        for (const ir::Output& o : p.outputs) {
+            const ir::Node& n = *o.value;
+            std::printf("out %s: %s %s", o.name.c_str(), ir::kind_name(ir::kind_of(p, n)),
+                        std::string(dtype_name(n.type)).c_str());
+            if (n.axes) std::printf(" (%s)", p.axis_list(n.axes).c_str());
+            std::printf("\n");
+        }
+        if (p.roi) std::printf("roi: %s\n", ir::kind_name(ir::kind_of(p, *p.roi)));
+    } else if (emit.empty()) {
+        std::printf("%s: ok\n", script.c_str());
+    }
+    return kExitOk;
+}
+
+int main_impl(int argc, char** argv) {
+    CLI::App app{"tem — fused, compiled reductions over huge detector datasets"};
+    app.require_subcommand(0, 1);
+    bool show_version = false;
+    app.add_flag("--version", show_version, "print the version of tem, LLVM and HDF5");
+
+    std::string script, expr, path, emit;
+    std::vector<std::string> bindings;
+    DataFlags run_flags, eval_flags, check_flags, plan_flags, info_flags;
+
+    CLI::App* run = app.add_subcommand("run", "run a script: tem run SCRIPT.tem NAME=PATH ... [--set P=V] [-o OUT]");
+    run->footer("Example:\n  tem run examples/01_virtual_detectors.tem d=scan.npy -o results/");
+    run->add_option("script", script, "the .tem script ('-' reads standard input)")->required();
+    run->add_option("bindings", bindings, "inputs as NAME=PATH (a single bare PATH binds the dataset)");
+    run_flags.add_run(run);
+
+    CLI::App* eval = app.add_subcommand("eval", "evaluate a one-liner with the dataset bound to d");
+    eval->footer("Examples:\n  tem eval 'sum(d, sig)' scan.npy\n  tem eval 'bf = sum(d, sig, where = disk(64, 64, 10)); total = sum(d)' scan.npy -o out/");
+    eval->add_option("expr", expr, "an expression, or 'a = EXPR; b = EXPR' for several results ('-' reads standard input)")->required();
+    eval->add_option("path", bindings, "the dataset (and NAME=PATH for other inputs)");
+    eval_flags.add_run(eval);
+
+    CLI::App* info = app.add_subcommand("info", "print shape, dtype, layout and headers of a dataset");
+    info->footer("Example:\n  tem info scan.npy\n  tem info 'raw:scan.raw?nav=256,256&sig=128,128&dtype=u16'");
+    info->add_option("path", path, "the dataset")->required();
+    info_flags.add_geometry(info);
+
+    CLI::App* check = app.add_subcommand("check", "parse and type-check a script without running it");
+    check->footer("Example:\n  tem check bf.tem\n  tem check bf.tem --emit=ir d=scan.npy");
+    check->add_option("script", script, "the .tem script")->required();
+    check->add_option("bindings", bindings, "optional NAME=PATH bindings (geometry for kinds and shapes)");
+    check->add_option("--emit", emit, "print a stage: tokens, ast, kinds, ir")
+        ->check(CLI::IsMember({"tokens", "ast", "kinds", "ir"}));
+    check_flags.add_geometry(check);
+    check->add_option("--set", check_flags.sets, "override a param: --set cy=63.5");
+
+    CLI::App* plan = app.add_subcommand("plan", "print the pass plan and the fused kernels");
+    plan->footer("Example:\n  tem plan examples/01_virtual_detectors.tem d=scan.npy");
+    plan->add_option("script", script, "the .tem script")->required();
+    plan->add_option("bindings", bindings, "optional NAME=PATH bindings");
+    plan_flags.add_geometry(plan);
+    plan->add_option("--set", plan_flags.sets, "override a param: --set cy=63.5");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "tem: error: %s\n", e.what());
+        std::fprintf(stderr, "run 'tem --help' (or 'tem SUBCOMMAND --help') for usage\n");
+        return kExitUser;
+    }
+    if (show_version) {
+        unsigned maj = 0, min = 0, rel = 0;
+        H5get_libversion(&maj, &min, &rel);
+        std::printf("tem %s (LLVM %s, HDF5 %u.%u.%u, host CPU %s)\n", version(), LLVM_VERSION_STRING, maj, min, rel,
+                    llvm::sys::getHostCPUName().str().c_str());
+        return kExitOk;
+    }
+    if (run->parsed()) return cmd_run(script, bindings, run_flags);
+    if (eval->parsed()) return cmd_eval(expr, bindings, eval_flags);
+    if (info->parsed()) return cmd_info(path, open_options(info_flags));
+    if (check->parsed()) return cmd_check(script, bindings, emit, check_flags, false);
+    if (plan->parsed()) return cmd_check(script, bindings, "", plan_flags, true);
+    std::fputs(app.help().c_str(), stdout);
+    return kExitOk;
+}
+
+} // namespace
+} // namespace tem::cli
+
+int main(int argc, char** argv) {
+    try {
+        return tem::cli::main_impl(argc, argv);
+    } catch (const tem::rt::DataError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return tem::cli::kExitUser;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "tem: error: out of memory\n");
+        return tem::cli::kExitUser;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tem: internal error: %s\n", e.what());
+        return tem::cli::kExitInternal;
+    }
+}

@@ -1,0 +1,112 @@
+//===- compiler/accumulator.h - Reduction state, update, merge, finalize -===//
+//
+// This file implements the state of one reduction cell and its three
+// operations: update with one element, merge two states (associative, used
+// in partition order so results are reproducible), and finalize into the
+// result value. var/std use Welford's update and Chan et al.'s merge, so any
+// split of the data gives the same answer within rounding.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "lang/ir.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace tem::compiler {
+
+struct AccState {
+    double a = 0;  ///< sum | mean (Welford) | extreme value | count | any/all flag
+    double b = 0;  ///< M2 (Welford) | index of the extreme
+    double n = 0;  ///< number of elements seen
+};
+
+/// Initial state (all starts true; the rest start empty).
+inline AccState acc_init(ir::ReduceOp op) {
+    AccState s;
+    if (op == ir::ReduceOp::All) s.a = 1;
+    return s;
+}
+
+/// Adds one element `v` whose flat index within the reduced axes is `index`.
+inline void acc_update(ir::ReduceOp op, AccState& s, double v, int64_t index) {
+    switch (op) {
+    case ir::ReduceOp::Sum: s.a += v; break;
+    case ir::ReduceOp::Mean: s.a += v; break;
+    case ir::ReduceOp::Var: case ir::ReduceOp::Std: {
+        double n1 = s.n + 1;
+        double delta = v - s.a;
+        s.a += delta / n1;
+        s.b += delta * (v - s.a);
+        break;
+    }
+    case ir::ReduceOp::Min:
+        if (s.n == 0 || std::isnan(v) || v < s.a) { if (!(s.n > 0 && std::isnan(s.a))) s.a = v; }
+        break;
+    case ir::ReduceOp::Max:
+        if (s.n == 0 || std::isnan(v) || v > s.a) { if (!(s.n > 0 && std::isnan(s.a))) s.a = v; }
+        break;
+    case ir::ReduceOp::Argmin:
+        if (s.n == 0 || (!std::isnan(s.a) && (std::isnan(v) || v < s.a))) { s.a = v; s.b = static_cast<double>(index); }
+        break;
+    case ir::ReduceOp::Argmax:
+        if (s.n == 0 || (!std::isnan(s.a) && (std::isnan(v) || v > s.a))) { s.a = v; s.b = static_cast<double>(index); }
+        break;
+    case ir::ReduceOp::Count: if (v != 0) s.a += 1; break;
+    case ir::ReduceOp::Any: if (v != 0) s.a = 1; break;
+    case ir::ReduceOp::All: if (v == 0) s.a = 0; break;
+    }
+    s.n += 1;
+}
+
+/// Merges `other` (covering later elements) into `s`.
+inline void acc_merge(ir::ReduceOp op, AccState& s, const AccState& o) {
+    if (o.n == 0) return;
+    if (s.n == 0) { s = o; return; }
+    switch (op) {
+    case ir::ReduceOp::Sum: case ir::ReduceOp::Mean: case ir::ReduceOp::Count: s.a += o.a; break;
+    case ir::ReduceOp::Var: case ir::ReduceOp::Std: {
+        double n = s.n + o.n;
+        double delta = o.a - s.a;
+        s.b = s.b + o.b + delta * delta * s.n * o.n / n;
+        s.a = s.a + delta * o.n / n;
+        break;
+    }
+    case ir::ReduceOp::Min:
+        if (!std::isnan(s.a) && (std::isnan(o.a) || o.a < s.a)) s.a = o.a;
+        break;
+    case ir::ReduceOp::Max:
+        if (!std::isnan(s.a) && (std::isnan(o.a) || o.a > s.a)) s.a = o.a;
+        break;
+    case ir::ReduceOp::Argmin:
+        if (!std::isnan(s.a) && (std::isnan(o.a) || o.a < s.a)) { s.a = o.a; s.b = o.b; }
+        break;
+    case ir::ReduceOp::Argmax:
+        if (!std::isnan(s.a) && (std::isnan(o.a) || o.a > s.a)) { s.a = o.a; s.b = o.b; }
+        break;
+    case ir::ReduceOp::Any: s.a = (s.a != 0 || o.a != 0) ? 1 : 0; break;
+    case ir::ReduceOp::All: s.a = (s.a != 0 && o.a != 0) ? 1 : 0; break;
+    }
+    s.n += o.n;
+}
+
+/// The result value of a cell. Empty cells: sum/count 0, all true, any false,
+/// argmin/argmax -1, mean/var/std/min/max NaN (0 for integer min/max).
+inline double acc_finalize(ir::ReduceOp op, const AccState& s, DType type) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    switch (op) {
+    case ir::ReduceOp::Sum: case ir::ReduceOp::Count: case ir::ReduceOp::Any: case ir::ReduceOp::All:
+        return s.a;
+    case ir::ReduceOp::Mean: return s.n > 0 ? s.a / s.n : nan;
+    case ir::ReduceOp::Var: return s.n > 0 ? std::max(0.0, s.b / s.n) : nan;
+    case ir::ReduceOp::Std: return s.n > 0 ? std::sqrt(std::max(0.0, s.b / s.n)) : nan;
+    case ir::ReduceOp::Min: case ir::ReduceOp::Max:
+        return s.n > 0 ? s.a : (dtype_is_float(type) ? nan : 0);
+    case ir::ReduceOp::Argmin: case ir::ReduceOp::Argmax: return s.n > 0 ? s.b : -1;
+    }
+    return nan;
+}
+
+} // namespace tem::compiler

@@ -1,0 +1,26 @@
+//===- compiler/interpreter.h - The reference evaluator ------------------===//
+//
+// This file declares the reference evaluator: it executes a plan element by
+// element in float64, walking the expression graph for every element. It is
+// slow and obviously correct; it is `--engine=interp` and the oracle every
+// compiled kernel is tested against.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "compiler/plan.h"
+#include "lang/ir.h"
+#include "runtime/dataset.h"
+#include "runtime/writers.h"
+
+#include <vector>
+
+namespace tem::compiler {
+
+/// Runs every pass of `plan` over `dataset` (may be null when the plan has
+/// no pass and the program reads no data) and returns the outputs in program
+/// order. Single-threaded; partitions are processed and merged in order.
+std::vector<rt::Result> interpret(const ir::Program& program, const Plan& plan,
+                                  const rt::Dataset* dataset);
+
+} // namespace tem::compiler

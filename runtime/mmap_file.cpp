@@ -1,0 +1,131 @@
+//===- runtime/mmap_file.cpp - Read-only memory map of a whole file ------===//
+//
+// This file implements MappedFile on top of open/fstat/mmap/madvise. The file
+// descriptor is closed right after mapping: the mapping keeps the file alive.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/mmap_file.h"
+
+#include "runtime/dataset.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tem::rt {
+
+namespace {
+
+/// Closes a file descriptor on scope exit.
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+/// Opens `path` read-only and checks that it is a regular file; returns the
+/// descriptor and fills `st`. Throws DataError.
+int open_regular_file(const std::string& path, struct stat& st) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw data_error(path, error_text(errno));
+    if (::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw data_error(path, error_text(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        throw data_error(path, "is a directory, not a data file");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw data_error(path, "is not a regular file");
+    }
+    return fd;
+}
+
+} // namespace
+
+std::string error_text(int errnum) {
+    std::string text = std::strerror(errnum);
+    if (!text.empty())
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return text;
+}
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+    struct stat st {};
+    FdCloser fd{open_regular_file(path, st)};
+    size_ = static_cast<size_t>(st.st_size);
+    // mmap rejects a zero length; an empty file simply has no bytes.
+    if (size_ == 0) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        size_ = 0;
+        throw data_error(path, "cannot map the file: " + error_text(err));
+    }
+    data_ = static_cast<const std::byte*>(p);
+}
+
+MappedFile::~MappedFile() { release(); }
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : path_(std::move(other.path_)), data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+    if (this != &other) {
+        release();
+        path_ = std::move(other.path_);
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+}
+
+void MappedFile::release() noexcept {
+    if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+    data_ = nullptr;
+    size_ = 0;
+}
+
+void MappedFile::advise(size_t offset, size_t length, bool sequential) const {
+    if (data_ == nullptr || offset >= size_ || length == 0) return;
+    length = std::min(length, size_ - offset);
+    // madvise wants a page-aligned start; the mapping itself is page-aligned.
+    static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    size_t aligned = offset - offset % page;
+    void* start = const_cast<std::byte*>(data_ + aligned);
+    size_t span = length + (offset - aligned);
+    if (sequential) ::madvise(start, span, MADV_SEQUENTIAL);
+    ::madvise(start, span, MADV_WILLNEED);
+}
+
+std::string read_file_head(const std::string& path, size_t count) {
+    struct stat st {};
+    FdCloser fd{open_regular_file(path, st)};
+    std::string head(count, '\0');
+    size_t got = 0;
+    while (got < count) {
+        ssize_t n = ::read(fd.fd, head.data() + got, count - got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw data_error(path, "cannot read the file: " + error_text(errno));
+        }
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+    }
+    head.resize(got);
+    return head;
+}
+
+} // namespace tem::rt

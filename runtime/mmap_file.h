@@ -1,0 +1,59 @@
+//===- runtime/mmap_file.h - Read-only memory map of a whole file --------===//
+//
+// This file declares MappedFile, the RAII owner of a read-only, private
+// mapping of one whole file. Every zero-copy reader (raw, npy, ...) keeps one
+// and hands out pointers into it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tem::rt {
+
+/// A read-only mapping (PROT_READ, MAP_PRIVATE) of a whole file. Immutable
+/// after construction, so const methods may be called from any thread. An
+/// empty file is valid: data() is then nullptr and size() is 0.
+class MappedFile {
+public:
+    /// Maps `path`. Throws DataError ("PATH: error: no such file or directory",
+    /// "PATH: error: is a directory, not a data file", ...) on failure.
+    explicit MappedFile(const std::string& path);
+    ~MappedFile();
+
+    MappedFile(MappedFile&& other) noexcept;
+    MappedFile& operator=(MappedFile&& other) noexcept;
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    /// First byte of the file; valid while this object lives.
+    const std::byte* data() const { return data_; }
+    /// File size in bytes at the time it was mapped.
+    size_t size() const { return size_; }
+    /// The path the file was opened with.
+    const std::string& path() const { return path_; }
+
+    /// Hints that bytes [offset, offset+length) will be needed soon
+    /// (MADV_WILLNEED) and, when `sequential`, read in order (MADV_SEQUENTIAL).
+    /// Out-of-range parts are clipped; failures are ignored (it is a hint).
+    void advise(size_t offset, size_t length, bool sequential) const;
+
+private:
+    void release() noexcept;
+
+    std::string path_;
+    const std::byte* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+/// Reads the first `count` bytes of `path` (fewer when the file is shorter),
+/// for format detection without mapping. Throws DataError like MappedFile.
+std::string read_file_head(const std::string& path, size_t count);
+
+/// The text of strerror(errnum) with a lower-case first letter, as used in
+/// tem's error messages ("no such file or directory").
+std::string error_text(int errnum);
+
+} // namespace tem::rt
