@@ -13,9 +13,9 @@ import lit.formats
 config.name = "tem"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".tem", ".test"]
-config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in", "README.md"]
+config.excludes = ["Inputs", "unit", "lit.cfg.py", "lit.site.cfg.py.in", "README.md", "CMakeLists.txt"]
 config.test_source_root = os.path.join(config.tem_src, "tests")
-config.test_exec_root = os.path.join(os.path.dirname(__file__) if "__file__" in dir() else ".", "out")
+config.test_exec_root = os.path.join(config.tem_build, "tests", "lit-out")
 
 config.substitutions.append(("%tem", config.tem_bin))
 config.substitutions.append(("%python", config.python))
