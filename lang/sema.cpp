@@ -753,6 +753,13 @@ private:
     NodeRef call_expr(const ast::Expr& e) {
         const std::string& name = e.name;
         const Symbol* sym = lookup(name);
+        if (sym && sym->kind != SymKind::Fn) {
+            // Values and functions may share a name (`out field_y = field_y(...)`):
+            // a call looks for a function in the other scope too.
+            const Scope& other = in_module_ ? global_ : module_scope_;
+            auto it = other.find(name);
+            if (it != other.end() && it->second.kind == SymKind::Fn) sym = &it->second;
+        }
         if (sym && sym->kind == SymKind::Fn) return inline_call(e, *sym->fn, sym->from_module);
         if (sym && sym->kind != SymKind::Fn) {
             diags_.error(e.name_range, "'" + name + "' is " + sym_kind_name(sym->kind) + ", not a function");
