@@ -96,6 +96,21 @@ std::vector<Token> lex(const SourceManager& sm, uint32_t file, DiagnosticSink& d
             while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
             std::string word = s.substr(b, i - b);
             auto it = kKeywords.find(word);
+            bool statement_kw = it != kKeywords.end() &&
+                                (it->second == Tok::KwInput || it->second == Tok::KwParam || it->second == Tok::KwLet ||
+                                 it->second == Tok::KwFn || it->second == Tok::KwRoi || it->second == Tok::KwOut ||
+                                 it->second == Tok::KwUse);
+            if (statement_kw && depth > 0) {
+                // A statement keyword never appears inside an expression: at the
+                // start of a line it means a bracket was left open. End the
+                // statement here so the parser reports the bracket and recovers.
+                size_t line_begin = b;
+                while (line_begin > 0 && (s[line_begin - 1] == ' ' || s[line_begin - 1] == '\t')) --line_begin;
+                if (line_begin == 0 || s[line_begin - 1] == '\n') {
+                    depth = 0;
+                    push(Tok::Newline, line_begin > 0 ? line_begin - 1 : 0, line_begin);
+                }
+            }
             push(it == kKeywords.end() ? Tok::Ident : it->second, b, i, word);
             continue;
         }

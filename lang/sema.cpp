@@ -466,8 +466,10 @@ private:
     void out_stmt(const ast::Stmt& s, const std::string& name, SourceRange name_range) {
         NodeRef v = lower(*s.value);
         if (!v) return;
-        ir::Kind k = ir::kind_of(prog_, *v);
-        if (k == ir::Kind::Frame) {
+        // Partial reductions such as sum(d, (qx)) may be stored; what cannot is a
+        // value for every element of the data.
+        ir::AxisSet everything = prog_.all_axes();
+        if (v->data || ((v->axes & everything) == everything && prog_.nav_rank > 0)) {
             diags_.error(s.value->range,
                          "'" + name + "' is frame-kind: it has a value for every pixel of every frame and cannot be stored; "
                          "reduce it (sum(..., nav) gives a frame, sum(..., sig) a scan image) or use pick(d, ry, rx) for one raw frame");
