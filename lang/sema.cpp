@@ -588,8 +588,26 @@ private:
         return nullptr;
     }
 
+    /// Module code is written with the default axis names; when the script
+    /// renamed its axes (input d[y, x | ky, kx]), qy/qx mean the last two sig
+    /// axes and ry/rx the last two nav axes.
+    int conventional_axis(const std::string& name) const {
+        std::vector<int> nav, sig;
+        for (size_t i = 0; i < prog_.axes.size(); ++i) (prog_.axes[i].nav ? nav : sig).push_back(static_cast<int>(i));
+        auto from_end = [](const std::vector<int>& v, size_t k) { return v.size() > k ? v[v.size() - 1 - k] : -1; };
+        if (name == "qx") return from_end(sig, 0);
+        if (name == "qy") return from_end(sig, 1);
+        if (name == "rx") return from_end(nav, 0);
+        if (name == "ry") return from_end(nav, 1);
+        return -1;
+    }
+
     NodeRef name_expr(const ast::Expr& e) {
         const Symbol* sym = lookup(e.name);
+        if (!sym && in_module_) {
+            int axis = conventional_axis(e.name);
+            if (axis >= 0) return ir::make_coord(prog_, axis);
+        }
         if (!sym) {
             if (e.name == "sig" || e.name == "nav" || e.name == "all")
                 diags_.error(e.range, "'" + e.name + "' names axes and is only allowed as the axes of a reduction, e.g. sum(d, " + e.name + ")");
