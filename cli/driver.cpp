@@ -8,6 +8,7 @@
 #include "cli/driver.h"
 
 #include "compiler/interpreter.h"
+#include "compiler/passes/eliminate_common_subexpressions.h"
 #include "lang/sema.h"
 #include "stdlib/modules.h"
 
@@ -124,6 +125,7 @@ bool compile(const CompileOptions& options, Compilation& c) {
         c.program.reset();
         return false;
     }
+    compiler::eliminate_common_subexpressions(*c.program);
     c.plan = compiler::plan_program(*c.program);
     return true;
 }

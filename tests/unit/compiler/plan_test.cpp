@@ -1,4 +1,5 @@
 //===- tests/unit/compiler/plan_test.cpp - Pass planning -----------------===//
+#include "compiler/passes/eliminate_common_subexpressions.h"
 #include "compiler/plan.h"
 #include "stdlib/modules.h"
 #include "tests/unit/test_inputs.h"
@@ -61,6 +62,18 @@ TEST(Plan, ReductionOfResultsRunsAfterThePass) {
     // max(t) reduces a per-frame value over the scan: a later stage of the same pass.
     EXPECT_EQ(p.plan.in_pass.size(), 2u);
     EXPECT_EQ(p.plan.passes[0].stages.size(), 2u);
+}
+
+TEST(Plan, CommonSubexpressionsShareOneAccumulator) {
+    MemoryInputs in;
+    in.geometry = DatasetGeometry{{4, 3}, {8, 6}, DType::F32, "mem"};
+    in.modules["stem"] = std::string(*stdlib_module("stem"));
+    auto a = analyze_text("use stem\ninput d\nout y = com_y(d, 4, 3, 2)\nout x = com_x(d, 4, 3, 2)\n", in);
+    ASSERT_TRUE(a->program) << a->errors();
+    EXPECT_EQ(compiler::plan_program(*a->program).in_pass.size(), 4u);
+    compiler::eliminate_common_subexpressions(*a->program);
+    // sum(d, sig, where = disk) is shared by com_y and com_x.
+    EXPECT_EQ(compiler::plan_program(*a->program).in_pass.size(), 3u);
 }
 
 TEST(Plan, StaticOutputsNeedNoPass) {
