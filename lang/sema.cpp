@@ -532,7 +532,8 @@ private:
             literal = literal && a->literal;
         }
         double v = ir::apply(*n, vals.data());
-        return ir::make_const(prog_, v, n->type, literal && n->type != DType::Bool);
+        // A cast gives its value a definite type: i64(3) is not a weak literal.
+        return ir::make_const(prog_, v, n->type, literal && n->type != DType::Bool && n->op != Op::Cast);
     }
 
     NodeRef unary(Op op, NodeRef a, DType type) { return fold(ir::make_unary(prog_, op, std::move(a), type)); }
