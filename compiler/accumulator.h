@@ -100,8 +100,9 @@ inline double acc_finalize(ir::ReduceOp op, const AccState& s, DType type) {
     case ir::ReduceOp::Sum: case ir::ReduceOp::Count: case ir::ReduceOp::Any: case ir::ReduceOp::All:
         return s.a;
     case ir::ReduceOp::Mean: return s.n > 0 ? s.a / s.n : nan;
-    case ir::ReduceOp::Var: return s.n > 0 ? std::max(0.0, s.b / s.n) : nan;
-    case ir::ReduceOp::Std: return s.n > 0 ? std::sqrt(std::max(0.0, s.b / s.n)) : nan;
+    // Rounding can leave M2 slightly negative; NaN (a NaN element) must stay NaN.
+    case ir::ReduceOp::Var: return s.n > 0 ? (s.b / s.n < 0 ? 0.0 : s.b / s.n) : nan;
+    case ir::ReduceOp::Std: return s.n > 0 ? std::sqrt(s.b / s.n < 0 ? 0.0 : s.b / s.n) : nan;
     case ir::ReduceOp::Min: case ir::ReduceOp::Max:
         return s.n > 0 ? s.a : (dtype_is_float(type) ? nan : 0);
     case ir::ReduceOp::Argmin: case ir::ReduceOp::Argmax: return s.n > 0 ? s.b : -1;

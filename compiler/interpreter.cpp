@@ -68,8 +68,14 @@ public:
 private:
     // ---- layout helpers ----------------------------------------------------
 
+    /// Extent of `axis` in the space of `n`; the bins axis takes its length
+    /// from the node or, for a reduction over bins, from its operands.
     int64_t extent(int axis, const Node& n) const {
-        return axis == ir::kBinAxis ? n.bins : p_.axes[axis].extent;
+        if (axis != ir::kBinAxis) return p_.axes[axis].extent;
+        if (n.axes & ir::kBinBit) return n.bins;
+        for (const ir::NodeRef& a : n.args)
+            if (a->axes & ir::kBinBit) return a->bins;
+        return 0;
     }
 
     std::unique_ptr<Materialized> layout(const Node& n, AxisSet axes) const {

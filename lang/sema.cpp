@@ -92,6 +92,7 @@ struct Symbol {
     int index = -1;             // Axis: axis index; Array: array index
     const ast::Stmt* fn = nullptr;
     bool from_module = false;   // Fn: defined by a `use`d module (resolves in module scope first)
+    bool poisoned = false;      // its definition failed (reported); uses stay silent
 };
 
 const char* sym_kind_name(SymKind k) {
@@ -291,7 +292,21 @@ private:
         define(global_, s.name, Symbol{SymKind::Dataset, s.name.range});
     }
 
+    /// Binds an array input; when that fails (after reporting why), the name
+    /// is still defined, poisoned, so its uses report nothing more.
     void array_input(const ast::Stmt& s, const std::string& path) {
+        size_t before = prog_.arrays.size();
+        // Without the dataset's geometry the array cannot be checked; the
+        // missing dataset was reported already.
+        if (!(opts_.require_inputs && !prog_.geometry_known)) bind_array(s, path);
+        if (prog_.arrays.size() == before && !global_.count(s.name.name)) {
+            Symbol sym{SymKind::Array, s.name.range};
+            sym.poisoned = true;
+            define(global_, s.name, sym);
+        }
+    }
+
+    void bind_array(const ast::Stmt& s, const std::string& path) {
         ir::ArrayInput arr;
         arr.name = s.name.name;
         arr.path = path;
@@ -615,6 +630,7 @@ private:
             else unknown_name(e.name, e.range);
             return nullptr;
         }
+        if (sym->poisoned) return nullptr;
         switch (sym->kind) {
         case SymKind::Axis: return ir::make_coord(prog_, sym->index);
         case SymKind::Dataset: {
@@ -676,6 +692,7 @@ private:
     NodeRef index_expr(const ast::Expr& e) {
         const ast::Expr& base = *e.args[0];
         const Symbol* sym = base.kind == ast::ExprKind::Name ? lookup(base.name) : nullptr;
+        if (sym && sym->poisoned) return nullptr;
         if (!sym || (sym->kind != SymKind::Dataset && sym->kind != SymKind::Array)) {
             if (base.kind == ast::ExprKind::Name && !sym) unknown_name(base.name, base.range);
             else diags_.error(base.range, "only the dataset and array inputs can be indexed");
@@ -732,7 +749,8 @@ private:
                 if (!axis_like(*a)) return false;
             return true;
         }
-        if (e.kind == ast::ExprKind::Name && (e.name == "sig" || e.name == "nav" || e.name == "all")) return true;
+        if (e.kind == ast::ExprKind::Name && (e.name == "sig" || e.name == "nav" || e.name == "all" || e.name == "bin"))
+            return !lookup(e.name);
         return e.parenthesized && axis_like(e);
     }
 
@@ -748,7 +766,7 @@ private:
             }
             if (x->name == "sig") out |= prog_.sig_axes();
             else if (x->name == "nav") out |= prog_.nav_axes();
-            else if (x->name == "all") out |= prog_.all_axes() | (operand_has_bins ? ir::kBinBit : 0);
+            else if (x->name == "all") out |= all_axes_;
             else if (x->name == "bin") {
                 if (!operand_has_bins) {
                     diags_.error(x->range, "there is no bins axis to reduce: the operand is not a grouped result");
@@ -911,7 +929,16 @@ private:
             bins = static_cast<int64_t>(n->value);
         }
         bool has_bins = (operand->axes & ir::kBinBit) != 0;
-        AxisSet axes = prog_.all_axes() | (has_bins ? ir::kBinBit : 0);
+        // `all` (the default) means every axis the operand, where and by vary
+        // over, as NumPy reduces a materialised array: sum(sum(d, nav)) is the
+        // total, once. Named axes (sig, nav, lists) are iterated as written,
+        // even where the operand is constant along them: count(true, sig) is
+        // the number of detector pixels.
+        AxisSet space = operand->axes | (where ? where->axes : 0) | (by ? by->axes : 0);
+        space &= has_bins ? ~AxisSet(0) : ~ir::kBinBit;
+        if (by) space &= ~ir::kBinBit;
+        AxisSet axes = space | (has_bins ? ir::kBinBit : 0);
+        all_axes_ = axes;
         if (e.args.size() == 2 && !axes_spec(*e.args[1], has_bins, axes)) return nullptr;
         DType t = ir::reduce_type(rop, operand->type);
         NodeRef r = ir::make_reduce(prog_, rop, operand, where, by, bins, axes, t);
@@ -970,6 +997,7 @@ private:
     std::set<std::string> used_overrides_;
     std::unique_ptr<ast::Stmt> implicit_input_;
     bool in_module_ = false;
+    AxisSet all_axes_ = 0;  // what `all` means in the reduction being lowered
 };
 
 } // namespace

@@ -102,7 +102,7 @@ TEST(Interpreter, TwoPassVariance) {
 }
 
 TEST(Interpreter, RoiSkipsFramesAndMarksThemNaN) {
-    EvalRun r = run("input d\nroi rx < 2\nout s = sum(d, sig)\nout n = count(true, nav)\nout c = argmax(d, sig)\n");
+    EvalRun r = run("input d\nroi rx < 2\nout s = sum(d, sig)\nout n = count(rx >= 0, nav)\nout c = argmax(d, sig)\n");
     EXPECT_TRUE(std::isnan(r["s"].values[2]));
     EXPECT_EQ(r["s"].values[1], 4 + 5 + 6 + 7);
     EXPECT_EQ(r["n"].values[0], 4);
