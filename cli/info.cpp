@@ -49,7 +49,11 @@ int cmd_info(const std::string& path, const rt::OpenOptions& options) {
         {"frame size", std::to_string(frame_bytes) + " bytes"},
         {"data size", std::to_string(frame_bytes * ds->num_frames()) + " bytes"},
     };
-    for (auto& row : ds->info()) rows.push_back(row);
+    for (auto& row : ds->info()) {
+        bool known = false;
+        for (const auto& [k, v] : rows) known = known || k == row.first;
+        if (!known) rows.push_back(row);  // the reader may repeat a common field
+    }
     size_t width = 0;
     for (const auto& [k, v] : rows) width = std::max(width, k.size());
     for (const auto& [k, v] : rows) std::printf("%-*s  %s\n", static_cast<int>(width + 1), (k + ":").c_str(), v.c_str());

@@ -158,8 +158,9 @@ int cmd_check(const std::string& script, const std::vector<std::string>& binding
         std::fputs(ir::print(*c.program, c.sm).c_str(), stdout);
     } else if (emit == "kinds") {
         const ir::Program& p = *c.program;
-        std::printf("dataset %s %s %s\n", p.dataset_name.c_str(), p.axes_text().c_str(),
-                    std::string(dtype_name(p.dataset_type)).c_str());
+        if (p.has_dataset)
+            std::printf("dataset %s %s %s\n", p.dataset_name.c_str(), p.axes_text().c_str(),
+                        std::string(dtype_name(p.dataset_type)).c_str());
         for (const ir::Output& o : p.outputs) {
             const ir::Node& n = *o.value;
             std::printf("out %s: %s %s", o.name.c_str(), ir::kind_name(ir::kind_of(p, n)),

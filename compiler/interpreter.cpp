@@ -178,6 +178,10 @@ private:
             materialize_reduction(n);
             return mats_[n.id]->values[static_cast<size_t>(offset(*mats_[n.id], env))];
         }
+        case ir::Op::Grad: {
+            materialize_grad(n);
+            return mats_[n.id]->values[static_cast<size_t>(offset(*mats_[n.id], env))];
+        }
         case ir::Op::Select: {
             double c = eval(*n.args[0], env);
             double v = eval(*n.args[c != 0 ? 1 : 2], env);
@@ -215,6 +219,37 @@ private:
             env.coord[ir::kBinAxis] = static_cast<int64_t>(key);
         }
         return offset(m, env);
+    }
+
+    /// NumPy's gradient along one axis of the materialised operand: central
+    /// differences inside, one-sided first-order differences at the edges,
+    /// 0 along an axis of extent 1.
+    void materialize_grad(const Node& n) {
+        if (mats_[n.id]) return;
+        const Node& x = *n.args[0];
+        if (x.op == ir::Op::Reduce) materialize_reduction(x);
+        else materialize_value(x);
+        const Materialized& src = *mats_[x.id];
+        auto m = std::make_unique<Materialized>(src);
+        size_t k = 0;
+        while (k < src.axes.size() && src.axes[k] != n.axis) ++k;
+        if (k == src.axes.size()) {
+            std::fill(m->values.begin(), m->values.end(), 0.0);  // constant along the axis
+        } else {
+            int64_t len = src.shape[k], stride = src.strides[k];
+            for (size_t i = 0; i < src.values.size(); ++i) {
+                int64_t c = (static_cast<int64_t>(i) / stride) % len;
+                const double* v = src.values.data() + i;
+                double g = 0;
+                if (len > 1) {
+                    if (c == 0) g = v[stride] - v[0];
+                    else if (c == len - 1) g = v[0] - v[-stride];
+                    else g = (v[stride] - v[-stride]) / 2;
+                }
+                m->values[i] = ir::convert(g, n.type);
+            }
+        }
+        mats_[n.id] = std::move(m);
     }
 
     /// Reduction outside the passes: iterates its whole space on first use.
@@ -375,6 +410,7 @@ private:
         const Node& n = *o.value;
         if (!mats_[n.id]) {
             if (n.op == ir::Op::Reduce) materialize_reduction(n);
+            else if (n.op == ir::Op::Grad) materialize_grad(n);
             else materialize_value(n);
         }
         const Materialized& m = *mats_[n.id];

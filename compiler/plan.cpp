@@ -61,7 +61,9 @@ Plan plan_program(const ir::Program& program) {
             plan.in_pass[n] = pr;
             num_passes = std::max(num_passes, pr.pass + 1);
             a = pr.frame_local ? Avail{pr.pass, pr.stage} : Avail{pr.pass + 1, Avail::kNotLocal};
-        } else if (n->op == ir::Op::Reduce) {
+        } else if (n->op == ir::Op::Reduce || n->op == ir::Op::Grad) {
+            // Needs its operand complete: a per-frame operand is complete after its pass.
+            if (a.local_stage >= 0) a.ready += 1;
             a.local_stage = Avail::kNotLocal;
         }
         plan.avail[n] = a;

@@ -47,7 +47,14 @@ void render_into(std::string& out, const SourceManager& sm, const Diagnostic& d)
         return;
     }
     auto [line, col] = sm.line_col(d.range.file, d.range.begin);
-    out += sm.name(d.range.file) + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
+    {
+        std::string_view whole = sm.line_text(d.range.file, line);
+        int char_col = 1;
+        for (int i = 0; i < col - 1 && i < static_cast<int>(whole.size()); ++i)
+            if ((static_cast<unsigned char>(whole[i]) & 0xC0) != 0x80) ++char_col;
+        if (col - 1 > static_cast<int>(whole.size())) char_col += col - 1 - static_cast<int>(whole.size());
+        out += sm.name(d.range.file) + ":" + std::to_string(line) + ":" + std::to_string(char_col) + ": ";
+    }
     out += severity_name(d.severity);
     out += ": " + d.message + "\n";
     std::string text(sm.line_text(d.range.file, line));
@@ -69,6 +76,16 @@ void render_into(std::string& out, const SourceManager& sm, const Diagnostic& d)
         caret_end = std::min(caret_end - start + shift, text.size());
         if (caret_end <= caret_begin) caret_end = caret_begin + 1;
     }
+    // Columns on screen count characters, not UTF-8 bytes.
+    auto chars = [&](size_t bytes) {
+        size_t n = 0;
+        for (size_t i = 0; i < bytes && i < text.size(); ++i)
+            if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++n;
+        return n + (bytes > text.size() ? bytes - text.size() : 0);
+    };
+    caret_end = chars(caret_end);
+    caret_begin = chars(caret_begin);
+    if (caret_end <= caret_begin) caret_end = caret_begin + 1;
     out += "  " + text + "\n";
     out += "  " + std::string(caret_begin, ' ') + "^";
     if (caret_end > caret_begin + 1) out += std::string(caret_end - caret_begin - 1, '~');

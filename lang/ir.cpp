@@ -57,6 +57,7 @@ const char* op_name(Op op) {
     case Op::Max: return "max";
     case Op::Select: return "select";
     case Op::Reduce: return "reduce";
+    case Op::Grad: return "grad";
     }
     return "?";
 }
@@ -340,6 +341,7 @@ std::string print(const Program& p, const SourceManager& sm) {
         os << "%" << n->id << " = ";
         switch (n->op) {
         case Op::Const: os << "const " << value_text(n->value, n->type); break;
+        case Op::Grad: os << "grad %" << n->args[0]->id << " along " << p.axes[n->axis].name; break;
         case Op::Coord:
             os << "coord " << (n->axis == kBinAxis ? std::string("bin") : p.axes[n->axis].name);
             break;

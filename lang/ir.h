@@ -47,6 +47,7 @@ enum class Op : uint8_t {
     Add, Sub, Mul, Div, Mod, Pow, Eq, Ne, Lt, Le, Gt, Ge, And, Or,
     Atan2, Hypot, Min, Max,
     Select,     ///< args: condition, then, else
+    Grad,       ///< derivative of the materialised operand along `axis` (NumPy's gradient, unit spacing)
     Reduce,     ///< args: operand, then `where` if has_where, then `by` if has_by
 };
 

@@ -50,7 +50,7 @@ double convert(double v, DType type) {
 
 bool is_elementwise(Op op) {
     switch (op) {
-    case Op::Const: case Op::Coord: case Op::Data: case Op::ArrayRead: case Op::Reduce:
+    case Op::Const: case Op::Coord: case Op::Data: case Op::ArrayRead: case Op::Reduce: case Op::Grad:
         return false;
     default:
         return true;

@@ -48,7 +48,7 @@ public:
                 auto stmt = statement();
                 if (stmt) script_.stmts.push_back(std::move(stmt));
                 if (!at(Tok::Newline) && !at(Tok::Semi) && !at(Tok::Eof))
-                    fail(peek().range, "expected end of statement, found " + describe(peek()));
+                    fail(here(), "expected end of statement, found " + describe(peek()));
             } catch (const SyntaxError&) {
                 while (!at(Tok::Eof) && !at(Tok::Newline) && !at(Tok::Semi)) ++pos_;
             }
@@ -73,6 +73,19 @@ private:
         if (t.kind == Tok::Int || t.kind == Tok::Float) return "'" + t.text + "'";
         return token_spelling(t.kind);
     }
+    /// Where an error about the current token points: at the token, or for an
+    /// end of line/input right after the last real token, on its line.
+    SourceRange here() const {
+        const Token& t = peek();
+        if ((t.kind == Tok::Newline || t.kind == Tok::Eof) && pos_ > 0) {
+            size_t i = pos_;
+            while (i > 0 && toks_[i - 1].kind == Tok::Newline) --i;
+            if (i > 0 && toks_[i - 1].kind != Tok::Semi)
+                return SourceRange::make(toks_[i - 1].range.file, toks_[i - 1].range.end, toks_[i - 1].range.end);
+        }
+        return t.range;
+    }
+
     [[noreturn]] void fail(SourceRange r, std::string msg) {
         // An error token was already reported by the lexer.
         if (!(peek().kind == Tok::Error && r.begin == peek().range.begin)) diags_.error(r, std::move(msg));
@@ -80,7 +93,7 @@ private:
     }
     const Token& expect(Tok k, const char* context) {
         if (!at(k))
-            fail(peek().range, std::string("expected ") + token_spelling(k) + " " + context +
+            fail(here(), std::string("expected ") + token_spelling(k) + " " + context +
                                    ", found " + describe(peek()));
         return take();
     }
@@ -89,7 +102,7 @@ private:
             std::string found = describe(peek());
             if (peek().kind >= Tok::KwInput && peek().kind <= Tok::KwFalse)
                 found = "keyword " + found;
-            fail(peek().range, std::string("expected a name ") + context + ", found " + found);
+            fail(here(), std::string("expected a name ") + context + ", found " + found);
         }
         const Token& t = take();
         return ast::Ident{t.text, t.range};
@@ -148,7 +161,7 @@ private:
         auto s = std::make_unique<Stmt>(kind, kw.range);
         s->name = ident(context);
         if (at(Tok::LParen) && kind != StmtKind::Param)
-            fail(peek().range, "'" + s->name.name + "' takes no parameters here; use 'fn " +
+            fail(here(), "'" + s->name.name + "' takes no parameters here; use 'fn " +
                                    s->name.name + "(...) = ...' for a function");
         expect(Tok::Assign, ("after '" + s->name.name + "'").c_str());
         skip_newlines();
@@ -168,7 +181,7 @@ private:
             bool bar = false;
             while (true) {
                 if (at(Tok::Bar)) {
-                    if (bar) fail(peek().range, "only one '|' may separate nav axes from sig axes");
+                    if (bar) fail(here(), "only one '|' may separate nav axes from sig axes");
                     bar = true;
                     take();
                     if (at(Tok::RBracket)) break;
@@ -296,7 +309,7 @@ private:
             lhs = binary(op, std::move(lhs), additive());
             Op op2;
             if (comparison_op(peek().kind, op2))
-                fail(peek().range, "comparisons cannot be chained; write 'a < b and b < c'");
+                fail(here(), "comparisons cannot be chained; write 'a < b and b < c'");
         }
         return lhs;
     }
@@ -348,13 +361,13 @@ private:
         while (true) {
             if (at(Tok::LParen)) {
                 if (e->kind != ExprKind::Name || e->parenthesized)
-                    fail(peek().range, "only a function name can be called");
+                    fail(here(), "only a function name can be called");
                 e = call(std::move(e));
             } else if (at(Tok::LBracket)) {
                 take();
                 auto idx = std::make_unique<Expr>(ExprKind::Index, e->range);
                 idx->args.push_back(std::move(e));
-                if (at(Tok::RBracket)) fail(peek().range, "expected an index expression");
+                if (at(Tok::RBracket)) fail(here(), "expected an index expression");
                 do {
                     idx->args.push_back(expression());
                 } while (accept(Tok::Comma));
@@ -386,7 +399,7 @@ private:
                     e->kwargs.push_back(std::move(kw));
                 } else {
                     if (!e->kwargs.empty())
-                        fail(peek().range, "a positional argument cannot follow keyword arguments");
+                        fail(here(), "a positional argument cannot follow keyword arguments");
                     e->args.push_back(expression());
                 }
             } while (accept(Tok::Comma));

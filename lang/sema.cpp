@@ -157,6 +157,7 @@ private:
         case ast::StmtKind::Let: {
             NodeRef v = lower(*s.value);
             if (v) define(scope, s.name, Symbol{SymKind::Let, s.name.range, ir::with_label(prog_, v, s.name.name)});
+            else poison(scope, s.name, SymKind::Let);
             break;
         }
         case ast::StmtKind::Fn: {
@@ -176,6 +177,15 @@ private:
         case ast::StmtKind::Bare: out_stmt(s, "result", s.range); break;
         case ast::StmtKind::Use: use_module(s.name.name, s.name.range); break;
         }
+    }
+
+    /// Defines a name whose definition failed (already reported), so that its
+    /// uses report nothing more.
+    void poison(Scope& scope, const ast::Ident& name, SymKind kind) {
+        if (scope.count(name.name)) return;
+        Symbol sym{kind, name.range};
+        sym.poisoned = true;
+        scope.emplace(name.name, std::move(sym));
     }
 
     bool define(Scope& scope, const ast::Ident& name, Symbol sym) {
@@ -312,7 +322,19 @@ private:
         arr.path = path;
         arr.range = s.range;
         std::optional<ArrayData> data;
-        if (!path.empty()) data = inputs_.load_array(s.name.name, path);
+        if (!path.empty()) {
+            try {
+                data = inputs_.load_array(s.name.name, path);
+            } catch (const std::exception& e) {
+                // Point at the default path in the script when that is where it came from.
+                if (!s.has_default_path || path != s.default_path) throw;
+                std::string what = e.what();
+                size_t cut = what.find(": error: ");
+                diags_.error(s.default_path_range, "cannot read input '" + s.name.name + "' from '" + path + "': " +
+                                                       (cut == std::string::npos ? what : what.substr(cut + 9)));
+                return;
+            }
+        }
         else if (opts_.require_inputs) {
             diags_.error(s.name.range, "input '" + s.name.name + "' has no data; give it a default path (input " +
                                            s.name.name + " = \"FILE.npy\") or bind it: " + s.name.name + "=PATH");
@@ -349,9 +371,9 @@ private:
                     int64_t want = prog_.axes[axes[k]].extent;
                     if (want >= 0 && want != arr.shape[k]) {
                         diags_.error(s.sig_axes[k].range,
-                                     "axis '" + prog_.axes[axes[k]].name + "' has extent " + std::to_string(want) +
-                                         ", but dimension " + std::to_string(k) + " of " + path + " has " +
-                                         std::to_string(arr.shape[k]));
+                                     "input '" + s.name.name + "': axis '" + prog_.axes[axes[k]].name + "' has extent " +
+                                         std::to_string(want) + ", but dimension " + std::to_string(k) + " of " + path +
+                                         " (shape " + shape_text(arr.shape) + ") has " + std::to_string(arr.shape[k]));
                         return;
                     }
                 }
@@ -402,14 +424,14 @@ private:
         if (ov != overrides_.end() && &scope == &global_) {
             used_overrides_.insert(s.name.name);
             v = parse_override(s.name.name, ov->second);
-            if (!v) return;
+            if (!v) return poison(scope, s.name, SymKind::Param);
         } else {
             v = lower(*s.value);
-            if (!v) return;
+            if (!v) return poison(scope, s.name, SymKind::Param);
             if (v->op != Op::Const) {
                 diags_.error(s.value->range, "param '" + s.name.name +
                                                  "' must be a constant (numbers, other params, arithmetic); use 'let' for expressions");
-                return;
+                return poison(scope, s.name, SymKind::Param);
             }
         }
         Node copy = *v;
@@ -480,7 +502,10 @@ private:
 
     void out_stmt(const ast::Stmt& s, const std::string& name, SourceRange name_range) {
         NodeRef v = lower(*s.value);
-        if (!v) return;
+        if (!v) {
+            if (s.kind != ast::StmtKind::Bare) poison(global_, ast::Ident{name, name_range}, SymKind::Out);
+            return;
+        }
         // Partial reductions such as sum(d, (qx)) may be stored; what cannot is a
         // value for every element of the data.
         ir::AxisSet everything = prog_.all_axes();
@@ -704,7 +729,7 @@ private:
             if (!n) return nullptr;
             if (!dtype_is_int(n->type) && n->type != DType::Bool) {
                 diags_.error(e.args[i]->range, std::string("an index must be an integer, not ") +
-                                                   std::string(dtype_name(n->type)) + "; use i64(...) or round(...)");
+                                                   std::string(dtype_name(n->type)) + "; use i64(...) or i64(round(...))");
                 return nullptr;
             }
             if (n->axes & ir::kBinBit) {
@@ -843,6 +868,34 @@ private:
             }
             return unary(m.op, args[0], t);
         }
+        if (name == "grad") {
+            if (e.args.size() != 2 || e.args[1]->kind != ast::ExprKind::Name) {
+                diags_.error(e.range, "'grad' takes a value and an axis name: grad(e, ry)");
+                return nullptr;
+            }
+            NodeRef x = lower(*e.args[0]);
+            if (!x) return nullptr;
+            const Symbol* ax = lookup(e.args[1]->name);
+            if (!ax || ax->kind != SymKind::Axis) {
+                diags_.error(e.args[1]->range, "'" + e.args[1]->name + "' is not an axis of '" + prog_.dataset_name +
+                                                   "'; its axes are " + prog_.axes_text());
+                return nullptr;
+            }
+            if (x->data || ((x->axes & prog_.nav_axes()) && (x->axes & prog_.sig_axes()))) {
+                diags_.error(e.args[0]->range, "grad works on results (nav- or sig-kind values), not on frame-kind values");
+                return nullptr;
+            }
+            ir::Node n;
+            n.op = Op::Grad;
+            n.type = ir::float_type(*x);
+            n.axis = ax->index;
+            n.axes = x->axes;
+            n.bins = x->bins;
+            n.args = {x};
+            n.id = prog_.next_id++;
+            n.range = e.range;
+            return std::make_shared<const ir::Node>(std::move(n));
+        }
         if (name == "clamp") {
             if (e.args.size() != 3) {
                 diags_.error(e.range, "'clamp' takes 3 arguments (x, lo, hi), got " + std::to_string(e.args.size()));
@@ -864,8 +917,13 @@ private:
             return unary(Op::Cast, a, *t);
         }
         std::string msg = "unknown function '" + name + "'";
-        std::string close = closest_name(name, visible_names());
-        if (!close.empty()) msg += "; did you mean '" + close + "'?";
+        std::optional<std::string> stem = loaded_modules_.count("stem") ? std::nullopt : inputs_.module_source("stem");
+        if (stem && stem->find("fn " + name + "(") != std::string::npos) {
+            msg += "; it is defined in the stem module: add 'use stem'";
+        } else {
+            std::string close = closest_name(name, visible_names());
+            if (!close.empty()) msg += "; did you mean '" + close + "'?";
+        }
         diags_.error(e.name_range, msg);
         return nullptr;
     }
@@ -917,7 +975,7 @@ private:
             if (!by) return nullptr;
             if (!dtype_is_int(by->type) && by->type != DType::Bool) {
                 diags_.error(by_arg->value->range, std::string("'by' must be an integer key, not ") +
-                                                       std::string(dtype_name(by->type)) + "; use i64(...) or floor(...)");
+                                                       std::string(dtype_name(by->type)) + "; use i64(...) or i64(floor(...))");
                 return nullptr;
             }
             NodeRef n = lower(*bins_arg->value);
@@ -1008,6 +1066,7 @@ const std::vector<std::string>& builtin_names() {
         for (const MathFn& m : kMath) v.push_back(m.name);
         for (const ReduceFn& r : kReductions) v.push_back(r.name);
         v.push_back("clamp");
+        v.push_back("grad");
         for (DType t : kAllDTypes) v.emplace_back(dtype_name(t));
         return v;
     }();

@@ -61,8 +61,9 @@ def run_tem(args, tem=None, expect_rc=0, stdin=None):
 
 
 def dtype_name(dt):
+    """The tem name of a NumPy dtype of either byte order ("u16"), else NumPy's."""
     dt = np.dtype(dt)
-    return DTYPE_NAMES.get(dt.newbyteorder("=") if dt.byteorder not in "=|" else dt, str(dt))
+    return DTYPE_NAMES.get(dt.newbyteorder("="), dt.str)
 
 
 def load_npy(path):
@@ -129,9 +130,7 @@ def compare(name, got, want, dtype=None, rtol=None, atol=0.0):
     if got.dtype.kind in "biu":
         if want.dtype.kind == "f" and np.isnan(want).any():
             raise Mismatch(f"'{name}': reference has NaN but the result is {dtype_name(got.dtype)}")
-        w = want.astype(got.dtype) if want.dtype.kind == "b" or got.dtype.kind == "b" else want
-        if got.dtype.kind == "b":
-            w = want.astype(bool)
+        w = want.astype(bool) if got.dtype.kind == "b" else want
         bad = got != w
         if bad.any():
             i = tuple(np.argwhere(bad)[0]) if got.ndim else ()
