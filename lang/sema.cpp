@@ -363,7 +363,7 @@ private:
             if (s.has_axes) {
                 if (axes.size() != arr.shape.size()) {
                     diags_.error(s.range, "input '" + s.name.name + "' names " + std::to_string(axes.size()) +
-                                              " axes, but " + path + " has " + std::to_string(arr.shape.size()) +
+                                              (axes.size() == 1 ? " axis, but " : " axes, but ") + path + " has " + std::to_string(arr.shape.size()) +
                                               " dimensions " + shape_text(arr.shape));
                     return;
                 }
@@ -750,7 +750,8 @@ private:
         const ir::ArrayInput& arr = prog_.arrays[sym->index];
         if (idx.size() != arr.axes.size()) {
             diags_.error(e.range, "'" + base.name + "' has " + std::to_string(arr.axes.size()) +
-                                      " dimensions, but " + std::to_string(idx.size()) + " indices were given");
+                                      " dimensions, but " + std::to_string(idx.size()) +
+                                      (idx.size() == 1 ? " index was given" : " indices were given"));
             return nullptr;
         }
         return with_range(ir::make_array_read(prog_, sym->index, idx, 0, arr.dtype), e.range);
