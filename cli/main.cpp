@@ -40,7 +40,7 @@ struct DataFlags {
     }
     void add_run(CLI::App* app) {
         add_geometry(app);
-        app->add_option("--set", sets, "override a param: --set cy=63.5 (repeatable)");
+        app->add_option("--set", sets, "override a param: --set cy=63.5 (repeatable)")->allow_extra_args(false);
         app->add_option("-o,--output", out, "write results: FILE.h5 (all), FILE.npy / FILE.png (one), or a folder");
         app->add_option("--engine", engine, "execution engine: interp (the reference evaluator)")
             ->check(CLI::IsMember({"interp"}));
@@ -209,14 +209,14 @@ int main_impl(int argc, char** argv) {
     check->add_option("--emit", emit, "print a stage: tokens, ast, kinds, ir")
         ->check(CLI::IsMember({"tokens", "ast", "kinds", "ir"}));
     check_flags.add_geometry(check);
-    check->add_option("--set", check_flags.sets, "override a param: --set cy=63.5");
+    check->add_option("--set", check_flags.sets, "override a param: --set cy=63.5")->allow_extra_args(false);
 
     CLI::App* plan = app.add_subcommand("plan", "print the pass plan and the fused kernels");
     plan->footer("Example:\n  tem plan examples/01_virtual_detectors.tem d=scan.npy");
     plan->add_option("script", script, "the .tem script")->required();
     plan->add_option("bindings", bindings, "optional NAME=PATH bindings");
     plan_flags.add_geometry(plan);
-    plan->add_option("--set", plan_flags.sets, "override a param: --set cy=63.5");
+    plan->add_option("--set", plan_flags.sets, "override a param: --set cy=63.5")->allow_extra_args(false);
 
     try {
         app.parse(argc, argv);
