@@ -139,6 +139,13 @@ std::vector<rt::Result> execute(Compilation& c) {
     return compiler::interpret(*c.program, *c.plan, c.dataset.get());
 }
 
+void check_output_target(const Compilation& c, const std::string& out) {
+    if (out.empty()) return;
+    std::vector<std::string> names;
+    for (const ir::Output& o : c.program->outputs) names.push_back(o.name);
+    rt::check_output(out, names);
+}
+
 void emit_results(const Compilation& c, const std::vector<rt::Result>& results, const std::string& out, bool bare) {
     if (!out.empty()) {
         rt::RunMetadata meta;

@@ -60,6 +60,10 @@ void print_diagnostics(const Compilation& c);
 /// Runs the plan with the reference evaluator.
 std::vector<rt::Result> execute(Compilation& c);
 
+/// Throws DataError when the results cannot be written to `out` (checked
+/// before computing, so a typo in -o costs nothing). Empty `out` is fine.
+void check_output_target(const Compilation& c, const std::string& out);
+
 /// Writes results to `out` (all or nothing) or prints them to stdout.
 /// `bare` prints a single result without its name.
 void emit_results(const Compilation& c, const std::vector<rt::Result>& results,

@@ -88,6 +88,7 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
     bool ok = compile(opts, c);
     print_diagnostics(c);
     if (!ok) return kExitUser;
+    check_output_target(c, flags.out);
     std::vector<rt::Result> results = execute(c);
     emit_results(c, results, flags.out, bare);
     return kExitOk;

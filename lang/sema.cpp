@@ -308,7 +308,8 @@ private:
         size_t before = prog_.arrays.size();
         // Without the dataset's geometry the array cannot be checked; the
         // missing dataset was reported already.
-        if (!(opts_.require_inputs && !prog_.geometry_known)) bind_array(s, path);
+        // (tem check without data checks names and kinds only: arrays are not read.)
+        if (prog_.geometry_known || !opts_.require_inputs) bind_array(s, prog_.geometry_known ? path : std::string());
         if (prog_.arrays.size() == before && !global_.count(s.name.name)) {
             Symbol sym{SymKind::Array, s.name.range};
             sym.poisoned = true;

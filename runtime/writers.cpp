@@ -217,6 +217,29 @@ void OutputTransaction::commit() {
     committed_ = true;
 }
 
+void check_output(const std::string& out, const std::vector<std::string>& names) {
+    struct stat st {};
+    bool is_dir = ::stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    std::string ext = out.ends_with('/') ? std::string() : lower_extension(out);
+    if (is_dir || ext.empty()) {
+        // The nearest existing ancestor must be a writable directory.
+        fs::path p = fs::absolute(fs::path(strip_trailing_slashes(out)));
+        while (!p.empty() && !fs::exists(p) && p != p.parent_path()) p = p.parent_path();
+        check_writable_dir(out, p.string());
+        return;
+    }
+    if (ext != ".h5" && ext != ".hdf5" && ext != ".npy" && ext != ".png" && ext != ".tif" && ext != ".tiff")
+        throw data_error(out, "unknown output format '" + ext +
+                                  "'; use .h5, .npy, .png, .tif or a folder (a path ending in '/')");
+    if (ext != ".h5" && ext != ".hdf5") {
+        std::vector<Result> shells;
+        for (const std::string& n : names) shells.push_back(Result{n, {}, DType::F64, {}});
+        check_single_result(out, shells, ext);
+    }
+    fs::path parent = fs::path(out).parent_path();
+    check_writable_dir(out, parent.empty() ? std::string(".") : parent.string());
+}
+
 void write_results(const std::string& out, const std::vector<Result>& results,
                    const RunMetadata& meta, OutputTransaction& tx) {
     struct stat st {};
@@ -238,10 +261,12 @@ void write_results(const std::string& out, const std::vector<Result>& results,
         std::string temp = tx.stage(out);
         write_staged(temp, out, [&](const std::string& p) { write_png(p, results[0]); });
     } else if (ext == ".tif" || ext == ".tiff") {
-        throw data_error(out, "TIFF output is not available yet; use .npy, .h5, .png or a folder");
+        check_single_result(out, results, ext);
+        std::string temp = tx.stage(out);
+        write_staged(temp, out, [&](const std::string& p) { write_tiff(p, results[0]); });
     } else {
         throw data_error(out, "unknown output format '" + ext +
-                                  "'; use .h5, .npy, .png or a folder (a path ending in '/')");
+                                  "'; use .h5, .npy, .png, .tif or a folder (a path ending in '/')");
     }
 }
 

@@ -80,6 +80,16 @@ void write_h5(const std::string& path, const std::vector<Result>& results,
 /// first 2-D slice. Throws DataError with a clear message for scalars.
 void write_png(const std::string& path, const Result& result);
 
+/// Writes a 32-bit float TIFF: 2-D results as one image, higher ranks as a
+/// stack of 2-D pages (Fiji/ImageJ opens it with the right shape), 1-D as one
+/// row. Throws DataError for scalars.
+void write_tiff(const std::string& path, const Result& result);
+
+/// Checks, before anything is computed, that results with these names can be
+/// written to `out`: a known format, one result for .npy/.png/.tif, and a
+/// writable destination. Throws DataError naming the problem.
+void check_output(const std::string& out, const std::vector<std::string>& names);
+
 /// Writes results to `out`: a path ending in .h5/.npy/.png, or a directory
 /// (created if missing) that receives NAME.npy and NAME.png per result.
 /// .npy/.png take exactly one result (DataError otherwise). Everything is

@@ -13,6 +13,7 @@ PACKAGES=(
   libcli11-dev                               # command-line parsing
   libfmt-dev                                 # formatting
   libpng-dev                                 # PNG previews
+  libtiff-dev                                # 32-bit float TIFF results
   googletest libgtest-dev                    # unit tests
   python3 python3-numpy                      # test references and the sample dataset
   zlib1g-dev libzstd-dev libedit-dev libffi-dev libxml2-dev   # libraries LLVM's CMake package links
