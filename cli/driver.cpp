@@ -8,6 +8,7 @@
 #include "cli/driver.h"
 
 #include "compiler/interpreter.h"
+#include "compiler/jit/engine.h"
 #include "compiler/passes/eliminate_common_subexpressions.h"
 #include "lang/sema.h"
 #include "stdlib/modules.h"
@@ -135,8 +136,18 @@ void print_diagnostics(const Compilation& c) {
     std::fputs(text.c_str(), stderr);
 }
 
-std::vector<rt::Result> execute(Compilation& c) {
-    return compiler::interpret(*c.program, *c.plan, c.dataset.get());
+std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, ExecuteReport& report) {
+    if (!options.jit) return compiler::interpret(*c.program, *c.plan, c.dataset.get());
+    compiler::EngineOptions eo;
+    eo.threads = options.threads;
+    eo.emit_llvm = options.emit_llvm;
+    compiler::EngineReport er;
+    std::vector<rt::Result> results = compiler::run_jit(*c.program, *c.plan, c.dataset.get(), eo, er);
+    report.compile_seconds = er.compile_seconds;
+    report.run_seconds = er.run_seconds;
+    report.threads = er.threads;
+    report.llvm_text = std::move(er.llvm_text);
+    return results;
 }
 
 void check_output_target(const Compilation& c, const std::string& out) {

@@ -57,8 +57,20 @@ bool compile(const CompileOptions& options, Compilation& c);
 /// Prints diagnostics to stderr.
 void print_diagnostics(const Compilation& c);
 
-/// Runs the plan with the reference evaluator.
-std::vector<rt::Result> execute(Compilation& c);
+struct ExecuteOptions {
+    bool jit = true;         ///< false: the reference evaluator
+    int threads = 0;         ///< 0: all cores
+    bool emit_llvm = false;
+};
+
+struct ExecuteReport {
+    double compile_seconds = 0, run_seconds = 0;
+    int threads = 1;
+    std::string llvm_text;
+};
+
+/// Runs the plan with the JIT engine or the reference evaluator.
+std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, ExecuteReport& report);
 
 /// Throws DataError when the results cannot be written to `out` (checked
 /// before computing, so a typo in -o costs nothing). Empty `out` is fine.

@@ -19,6 +19,7 @@
 #include <llvm/Config/llvm-config.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -31,7 +32,10 @@ struct DataFlags {
     std::string nav, sig, dtype;
     std::vector<std::string> sets;
     std::string out;
-    std::string engine = "interp";
+    std::string engine = "jit";
+    int threads = 0;
+    std::string emit;
+    bool timings = false;
 
     void add_geometry(CLI::App* app) {
         app->add_option("--nav", nav, "nav shape of a raw file (or a re-shape of a flat scan), e.g. 256,256");
@@ -42,8 +46,12 @@ struct DataFlags {
         add_geometry(app);
         app->add_option("--set", sets, "override a param: --set cy=63.5 (repeatable)")->allow_extra_args(false);
         app->add_option("-o,--output", out, "write results: FILE.h5 (all), FILE.npy / FILE.png (one), or a folder");
-        app->add_option("--engine", engine, "execution engine: interp (the reference evaluator)")
-            ->check(CLI::IsMember({"interp"}));
+        app->add_option("--engine", engine, "execution engine: jit (compiled, the default) or interp (the reference evaluator)")
+            ->check(CLI::IsMember({"jit", "interp"}));
+        app->add_option("--threads", threads, "threads to use (default: all cores)")->check(CLI::PositiveNumber);
+        app->add_option("--emit", emit, "print a stage instead of nothing: llvm (the optimised kernels, on stderr)")
+            ->check(CLI::IsMember({"llvm"}));
+        app->add_flag("--timings", timings, "print the time of each phase (parse, plan, compile, run, write) on stderr");
     }
 };
 
@@ -84,13 +92,31 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
 }
 
 int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
+    using Clock = std::chrono::steady_clock;
+    auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+    Clock::time_point t0 = Clock::now();
     Compilation c;
     bool ok = compile(opts, c);
     print_diagnostics(c);
     if (!ok) return kExitUser;
+    double front = since(t0);
     check_output_target(c, flags.out);
-    std::vector<rt::Result> results = execute(c);
+    ExecuteOptions eo;
+    eo.jit = flags.engine == "jit";
+    eo.threads = flags.threads;
+    eo.emit_llvm = flags.emit == "llvm";
+    ExecuteReport report;
+    Clock::time_point t1 = Clock::now();
+    std::vector<rt::Result> results = execute(c, eo, report);
+    double exec = since(t1);
+    if (eo.emit_llvm) std::fputs(report.llvm_text.c_str(), stderr);
+    Clock::time_point t2 = Clock::now();
     emit_results(c, results, flags.out, bare);
+    if (flags.timings)
+        std::fprintf(stderr,
+                     "timings: parse+plan %.4f s, compile %.4f s, run %.4f s (passes %.4f s, %d thread%s), write %.4f s, engine %s\n",
+                     front, report.compile_seconds, exec - report.compile_seconds, report.run_seconds, report.threads,
+                     report.threads == 1 ? "" : "s", since(t2), flags.engine.c_str());
     return kExitOk;
 }
 

@@ -1,0 +1,63 @@
+//===- compiler/jit/codegen.h - Kernel IR to LLVM IR ---------------------===//
+//
+// This file declares the lowering of one pass of the plan to an LLVM
+// function `void tem_pass_N(const KernelArgs*)` that processes a range of
+// frames. Everything the planner knows is a constant in the generated code:
+// shapes, strides, dtype, byte order, params, the layout of every
+// materialised array. Per frame and stage, reductions that iterate the same
+// axes share one loop nest; the innermost loop runs over contiguous pixels,
+// each element is loaded and converted once and feeds every reduction.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "compiler/jit/jit.h"
+#include "compiler/plan.h"
+#include "lang/ir.h"
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace tem::compiler {
+
+/// The argument block of a kernel (the generated code indexes it by field).
+struct KernelArgs {
+    const uint8_t* base = nullptr;          ///< frame 0 of the dataset
+    int64_t first = 0, count = 0;           ///< frames [first, first + count)
+    const uint8_t* roi = nullptr;           ///< per frame (C order of nav), or null
+    const double* const* leaves = nullptr;  ///< materialised arrays, by leaf slot
+    double* const* frame_results = nullptr; ///< results of frame-local reductions, by slot
+    double* const* states = nullptr;        ///< SoA states (a | b | n) of nav-reducing reductions, by slot
+};
+
+/// A materialised array the kernel reads: values over `axes` (dataset axes in
+/// order, bin last) with element strides.
+struct LeafLayout {
+    std::vector<int> axes;
+    std::vector<int64_t> strides;
+};
+
+struct KernelSpec {
+    const ir::Program* program = nullptr;
+    const Plan* plan = nullptr;
+    const PassPlan* pass = nullptr;
+    std::unordered_map<const ir::Node*, int> leaf_slot;   ///< nodes read from materialised arrays
+    std::vector<LeafLayout> leaves;
+    std::vector<int> array_slot;                          ///< leaf slot of each array input
+    std::unordered_map<const ir::Node*, int> frame_result_slot;
+    std::unordered_map<const ir::Node*, int> state_slot;
+    DType dtype = DType::F32;
+    bool big_endian = false;
+    std::vector<int64_t> sig_strides;                     ///< bytes
+    int64_t frame_stride = 0;                             ///< bytes
+};
+
+/// Builds the module for one pass; the kernel is named `name`.
+std::unique_ptr<llvm::Module> generate_pass(const KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx,
+                                            const std::string& name);
+
+/// Number of result cells a reduction has per frame (frame-local) or in all (nav-reducing).
+int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame);
+
+} // namespace tem::compiler

@@ -1,0 +1,226 @@
+//===- compiler/jit/engine.cpp - The JIT execution engine ----------------===//
+//
+// This file implements the JIT engine. For each pass:
+//
+//   1. Find the kernel's leaves: every maximal subexpression of the
+//      reductions' operands that is already complete before the pass
+//      (hoisted sig-kind masks, nav-kind values, earlier results, array
+//      inputs). They are materialised once, by the evaluator, and read by the
+//      kernel from memory.
+//   2. Generate and compile the kernel (compiler/jit/codegen.h).
+//   3. Run it: threads take partitions in increasing order; a partition's
+//      nav-reducing states start at zero and are merged into the run's
+//      states strictly in partition order (a thread that finishes early waits
+//      for its turn), so the result is the same for any thread count.
+//      Frame-local results are written straight into their result arrays.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/jit/engine.h"
+
+#include "compiler/evaluator.h"
+#include "compiler/jit/codegen.h"
+#include "compiler/jit/jit.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace tem::compiler {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+class JitEvaluator : public Evaluator {
+public:
+    JitEvaluator(const ir::Program& p, const Plan& plan, const rt::Dataset* ds, const EngineOptions& opts,
+                 EngineReport& report)
+        : Evaluator(p, plan, ds), opts_(opts), report_(report) {}
+
+protected:
+    void run_pass(const PassPlan& pp) override {
+        if (!ds_ || ds_->frame_stride() <= 0) {
+            // Frames that are not evenly spaced: the reference loop reads them.
+            Evaluator::run_pass(pp);
+            return;
+        }
+        Clock::time_point t0 = Clock::now();
+        KernelSpec spec;
+        spec.program = &p_;
+        spec.plan = &plan_;
+        spec.pass = &pp;
+        spec.dtype = ds_->dtype();
+        spec.big_endian = ds_->big_endian();
+        spec.sig_strides = ds_->sig_strides();
+        spec.frame_stride = ds_->frame_stride();
+        std::vector<const double*> leaves;
+        collect_leaves(pp, spec, leaves);
+        // Result arrays and states.
+        std::vector<double*> frame_results;
+        std::vector<const Node*> nav_reducing;
+        for (const Stage& st : pp.stages)
+            for (const Node* r : st.reductions) {
+                if (plan_.in_pass.at(r).frame_local) {
+                    auto m = layout(*r, r->axes);
+                    double missing = dtype_is_float(r->type) ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+                    std::fill(m->values.begin(), m->values.end(), missing);
+                    spec.frame_result_slot[r] = static_cast<int>(frame_results.size());
+                    frame_results.push_back(m->values.data());
+                    mats_[r->id] = std::move(m);
+                } else {
+                    spec.state_slot[r] = static_cast<int>(nav_reducing.size());
+                    nav_reducing.push_back(r);
+                }
+            }
+        if (!jit_) jit_ = std::make_unique<Jit>();
+        auto ctx = std::make_unique<llvm::LLVMContext>();
+        std::string name = "tem_pass_" + std::to_string(pp.index);
+        auto module = generate_pass(spec, *jit_, *ctx, name);
+        std::string text;
+        auto kernel = reinterpret_cast<void (*)(const KernelArgs*)>(
+            jit_->compile(std::move(module), std::move(ctx), name, opts_.emit_llvm ? &text : nullptr));
+        report_.llvm_text += text;
+        report_.compile_seconds += seconds_since(t0);
+
+        Clock::time_point t1 = Clock::now();
+        std::vector<int64_t> cells;
+        std::vector<std::vector<AccState>> global;
+        for (const Node* r : nav_reducing) {
+            cells.push_back(reduction_cells(p_, *r, false));
+            global.emplace_back(static_cast<size_t>(cells.back()), acc_init(r->rop));
+        }
+        int64_t frame_bytes = ds_->frame_elems() * static_cast<int64_t>(dtype_size(ds_->dtype()));
+        std::vector<rt::Partition> parts = rt::make_partitions(ds_->num_frames(), frame_bytes);
+        int threads = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::thread::hardware_concurrency());
+        threads = std::max(1, std::min<int>(threads, static_cast<int>(parts.size())));
+        report_.threads = std::max(report_.threads, threads);
+        std::mutex mu;
+        std::condition_variable cv;
+        size_t next = 0, merged = 0;
+        const uint8_t* base = reinterpret_cast<const uint8_t*>(ds_->frame(0));
+        const uint8_t* roi = roi_.empty() ? nullptr : roi_.data();
+        std::exception_ptr failure;
+        auto worker = [&]() {
+            try {
+                std::vector<std::vector<double>> states(nav_reducing.size());
+                std::vector<double*> state_ptrs(nav_reducing.size());
+                while (true) {
+                    size_t part;
+                    {
+                        std::lock_guard<std::mutex> lock(mu);
+                        if (next >= parts.size() || failure) return;
+                        part = next++;
+                    }
+                    for (size_t i = 0; i < nav_reducing.size(); ++i) {
+                        double a0 = nav_reducing[i]->rop == ir::ReduceOp::All ? 1 : 0;
+                        states[i].assign(static_cast<size_t>(3 * cells[i]), 0.0);
+                        std::fill(states[i].begin(), states[i].begin() + cells[i], a0);
+                        state_ptrs[i] = states[i].data();
+                    }
+                    KernelArgs args;
+                    args.base = base;
+                    args.first = parts[part].first;
+                    args.count = parts[part].count;
+                    args.roi = roi;
+                    args.leaves = leaves.data();
+                    args.frame_results = frame_results.data();
+                    args.states = state_ptrs.data();
+                    ds_->advise_sequential(args.first, args.count);
+                    kernel(&args);
+                    // Merge in partition order: wait for the previous partitions.
+                    std::unique_lock<std::mutex> lock(mu);
+                    cv.wait(lock, [&] { return merged == part || failure; });
+                    if (failure) return;
+                    for (size_t i = 0; i < nav_reducing.size(); ++i) {
+                        int64_t c = cells[i];
+                        const double* s = states[i].data();
+                        for (int64_t k = 0; k < c; ++k)
+                            acc_merge(nav_reducing[i]->rop, global[i][k], AccState{s[k], s[c + k], s[2 * c + k]});
+                    }
+                    ++merged;
+                    cv.notify_all();
+                }
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mu);
+                if (!failure) failure = std::current_exception();
+                cv.notify_all();
+            }
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+        worker();
+        for (std::thread& t : pool) t.join();
+        if (failure) std::rethrow_exception(failure);
+        for (size_t i = 0; i < nav_reducing.size(); ++i) {
+            const Node* r = nav_reducing[i];
+            auto m = layout(*r, r->axes);
+            for (size_t k = 0; k < global[i].size(); ++k) m->values[k] = acc_finalize(r->rop, global[i][k], r->type);
+            mats_[r->id] = std::move(m);
+        }
+        report_.run_seconds += seconds_since(t1);
+    }
+
+private:
+    /// True when node `n` is computed inside this pass (reads data, or a
+    /// frame-local result of this pass): then the kernel computes it.
+    bool in_pass_value(const Node& n, const PassPlan& pp) const {
+        const Avail& a = plan_.avail.at(&n);
+        if (a.local_stage == Avail::kDataLocal) return true;
+        return a.local_stage >= 0 && a.ready == pp.index;
+    }
+
+    void collect_leaves(const PassPlan& pp, KernelSpec& spec, std::vector<const double*>& leaves) {
+        std::set<const Node*> seen;
+        std::function<void(const Node&)> visit = [&](const Node& n) {
+            if (!seen.insert(&n).second) return;
+            if (n.op == ir::Op::Const || n.op == ir::Op::Coord) return;
+            if (n.op == ir::Op::ArrayRead) {
+                for (const ir::NodeRef& c : n.args) visit(*c);
+                return;
+            }
+            if (!in_pass_value(n, pp) && n.op != ir::Op::Data) {
+                // Complete before the pass: materialise it and read it from memory.
+                if (!mats_[n.id]) {
+                    if (n.op == ir::Op::Reduce) materialize_reduction(n);
+                    else if (n.op == ir::Op::Grad) materialize_grad(n);
+                    else materialize_value(n);
+                }
+                const Materialized& m = *mats_[n.id];
+                spec.leaf_slot[&n] = static_cast<int>(spec.leaves.size());
+                spec.leaves.push_back(LeafLayout{m.axes, m.strides});
+                leaves.push_back(m.values.data());
+                return;
+            }
+            if (n.op == ir::Op::Reduce) return;  // a frame-local result of an earlier stage
+            for (const ir::NodeRef& c : n.args) visit(*c);
+        };
+        for (const Stage& st : pp.stages)
+            for (const Node* r : st.reductions)
+                for (const ir::NodeRef& c : r->args) visit(*c);
+        spec.array_slot.assign(p_.arrays.size(), -1);
+        for (size_t i = 0; i < p_.arrays.size(); ++i) {
+            spec.array_slot[i] = static_cast<int>(spec.leaves.size());
+            spec.leaves.push_back(LeafLayout{});
+            leaves.push_back(p_.arrays[i].values ? p_.arrays[i].values->data() : nullptr);
+        }
+    }
+
+    const EngineOptions& opts_;
+    EngineReport& report_;
+    std::unique_ptr<Jit> jit_;
+};
+
+} // namespace
+
+std::vector<rt::Result> run_jit(const ir::Program& program, const Plan& plan, const rt::Dataset* dataset,
+                                const EngineOptions& options, EngineReport& report) {
+    JitEvaluator engine(program, plan, dataset, options, report);
+    return engine.run();
+}
+
+} // namespace tem::compiler

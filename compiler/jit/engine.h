@@ -1,0 +1,38 @@
+//===- compiler/jit/engine.h - The JIT execution engine ------------------===//
+//
+// This file declares the JIT engine: the reference evaluator's machinery
+// around the passes (roi, hoisted values, post-pass expressions) with each
+// pass compiled by LLVM and run by a pool of threads over partitions in a
+// fixed order, so that results do not depend on the thread count.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "compiler/plan.h"
+#include "lang/ir.h"
+#include "runtime/dataset.h"
+#include "runtime/writers.h"
+
+#include <string>
+#include <vector>
+
+namespace tem::compiler {
+
+struct EngineOptions {
+    int threads = 0;              ///< 0: all cores
+    bool emit_llvm = false;       ///< keep the optimised module text of every pass
+};
+
+/// What a JIT run measured and produced besides results.
+struct EngineReport {
+    double compile_seconds = 0;   ///< code generation + optimisation + machine code
+    double run_seconds = 0;       ///< the passes over the data
+    int threads = 1;
+    std::string llvm_text;        ///< the optimised modules, when emit_llvm
+};
+
+/// Runs `plan` with compiled kernels. Same contract as interpret().
+std::vector<rt::Result> run_jit(const ir::Program& program, const Plan& plan, const rt::Dataset* dataset,
+                                const EngineOptions& options, EngineReport& report);
+
+} // namespace tem::compiler

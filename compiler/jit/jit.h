@@ -1,0 +1,50 @@
+//===- compiler/jit/jit.h - ORC LLJIT wrapper -----------------------------===//
+//
+// This file declares the JIT: one LLJIT per run, targeting the host CPU
+// (its features from LLVM, as -march=native would), an O3 pipeline with the
+// host's TargetTransformInfo so loops vectorize for AVX2/AVX-512, and symbol
+// lookup in the tem process for the libm functions kernels call.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <memory>
+#include <string>
+
+namespace llvm {
+class TargetMachine;
+namespace orc {
+class LLJIT;
+}
+} // namespace llvm
+
+namespace tem::compiler {
+
+class Jit {
+public:
+    /// Creates the JIT for the host. Throws std::runtime_error when LLVM
+    /// cannot target the host (an internal error).
+    Jit();
+    ~Jit();
+
+    /// A fresh module configured for the host (data layout and triple).
+    std::unique_ptr<llvm::Module> new_module(llvm::LLVMContext& ctx, const std::string& name) const;
+    /// Sets the host CPU and features on a function (so the vectorizer sees AVX2).
+    void configure_function(llvm::Function& f) const;
+    /// Optimizes at O3, returns the optimized module's text when `want_text`,
+    /// adds the module to the JIT and returns the address of `symbol`.
+    void* compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::LLVMContext> ctx,
+                  const std::string& symbol, std::string* text);
+
+    const std::string& cpu() const { return cpu_; }
+
+private:
+    std::unique_ptr<llvm::orc::LLJIT> jit_;
+    std::unique_ptr<llvm::TargetMachine> tm_;
+    std::string cpu_, features_;
+};
+
+} // namespace tem::compiler
