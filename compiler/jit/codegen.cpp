@@ -47,6 +47,20 @@ int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame)
     return cells;
 }
 
+std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage) {
+    std::vector<LoopGroup> groups;
+    for (const Node* r : stage.reductions) {
+        AxisSet space = r->reduce_axes;
+        for (const ir::NodeRef& a : r->args) space |= a->axes;
+        if (r->has_by) space &= ~ir::kBinBit;
+        space &= ~p.nav_axes();
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const LoopGroup& g) { return g.space == space; });
+        if (it == groups.end()) groups.push_back(LoopGroup{space, {r}, -1});
+        else it->reductions.push_back(r);
+    }
+    return groups;
+}
+
 namespace {
 
 struct Layout {
@@ -226,6 +240,11 @@ private:
     }
 
     llvm::Value* load_leaf(int slot, const std::vector<int>& axes, const std::vector<int64_t>& strides) {
+        if (s_.leaves[slot].bytes) {
+            llvm::Type* i8 = llvm::Type::getInt8Ty(ctx_);
+            llvm::Value* ptr = b_.CreateInBoundsGEP(i8, leaf_ptr_[slot], offset(axes, strides));
+            return b_.CreateUIToFP(b_.CreateLoad(i8, ptr), f64_);
+        }
         llvm::Value* ptr = b_.CreateInBoundsGEP(f64_, leaf_ptr_[slot], offset(axes, strides));
         return b_.CreateLoad(f64_, ptr);
     }
@@ -442,6 +461,8 @@ private:
         llvm::Value* nb = nullptr;
         switch (r.rop) {
         case ReduceOp::Sum: case ReduceOp::Mean:
+            // select(take, a + v, a), not a + select(take, v, 0): the latter is
+            // turned into a masked load-and-convert, several times slower on Zen.
             na = reassoc_add(a, b_.CreateSelect(take, v, cf(0)));
             break;
         case ReduceOp::Count:
@@ -549,28 +570,15 @@ private:
         }
         frame_ = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_, b_.CreateMul(f, b_.getInt64(s_.frame_stride)));
         memo_.emplace_back();
-        for (const Stage& stage : s_.pass->stages) {
-            // Group the stage's reductions by the axes they iterate.
-            std::vector<std::pair<AxisSet, std::vector<const Node*>>> groups;
-            for (const Node* r : stage.reductions) {
-                AxisSet space = r->reduce_axes;
-                for (const ir::NodeRef& a : r->args) space |= a->axes;
-                if (r->has_by) space &= ~ir::kBinBit;
-                space &= ~nav_;
-                auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == space; });
-                if (it == groups.end()) groups.push_back({space, {r}});
-                else it->second.push_back(r);
-            }
-            for (const auto& [space, rs] : groups) {
+        for (const std::vector<LoopGroup>& groups : s_.groups) {
+            for (const LoopGroup& g : groups) {
+                const std::vector<const Node*>& rs = g.reductions;
                 for (const Node* r : rs)
                     if (frame_local(*r)) init_frame_states(*r);
-                Layout l = layout(*rs.front(), space);
-                if (space & ir::kBinBit) {
-                    // the bins axis extent comes from the operand of the group's reductions
-                    for (size_t i = 0; i < l.axes.size(); ++i)
-                        if (l.axes[i] == ir::kBinAxis) l.extents[i] = bins_of(*rs.front());
-                }
+                Layout l = layout(*rs.front(), g.space);
+                bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
                 nest(l, 0, rs);
+                bounds_ = nullptr;
                 for (const Node* r : rs)
                     if (frame_local(*r)) finish_frame(*r);
             }
@@ -587,12 +595,27 @@ private:
             memo_.pop_back();
             return;
         }
-        loop(b_.getInt64(0), b_.getInt64(l.extents[depth]), [&](llvm::Value* i) {
+        auto inner = [&](llvm::Value* i) {
             coord_[l.axes[depth]] = i;
             memo_.emplace_back();  // values of this level are not valid outside it
             nest(l, depth + 1, rs);
             memo_.pop_back();
-        });
+        };
+        if (bounds_ && depth + 1 == l.axes.size() && depth >= 1) {
+            // Only the columns [lo, hi) of this row hold a pixel of any mask.
+            llvm::Value* at = b_.CreateMul(coord_[l.axes[depth - 1]], b_.getInt64(2));
+            llvm::Value* lo = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, bounds_, at));
+            llvm::Value* hi = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, bounds_, b_.CreateAdd(at, b_.getInt64(1))));
+            llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "row", fn_);
+            llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "row_done", fn_);
+            b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), run, skip);
+            b_.SetInsertPoint(run);
+            loop(lo, hi, inner);
+            b_.CreateBr(skip);
+            b_.SetInsertPoint(skip);
+            return;
+        }
+        loop(b_.getInt64(0), b_.getInt64(l.extents[depth]), inner);
     }
 
     const KernelSpec& s_;
@@ -606,6 +629,7 @@ private:
     llvm::Value* base_ = nullptr;
     llvm::Value* roi_ = nullptr;
     llvm::Value* frame_ = nullptr;
+    llvm::Value* bounds_ = nullptr;
     llvm::Value* coord_[64] = {};
     AxisSet nav_ = 0;
     std::vector<llvm::Value*> leaf_ptr_;

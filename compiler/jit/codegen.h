@@ -36,6 +36,17 @@ struct KernelArgs {
 struct LeafLayout {
     std::vector<int> axes;
     std::vector<int64_t> strides;
+    bool bytes = false;  ///< stored as one byte per element (bool masks: 8x less cache)
+};
+
+/// Reductions of one stage that iterate the same axes: one loop nest.
+struct LoopGroup {
+    ir::AxisSet space = 0;                 ///< the non-nav axes iterated
+    std::vector<const ir::Node*> reductions;
+    /// When >= 0: leaf slot of an int64 array [lo0, hi0, lo1, hi1, ...] giving,
+    /// per row of the two innermost axes, the columns where any reduction's
+    /// static mask holds; columns outside are never touched.
+    int bounds_slot = -1;
 };
 
 struct KernelSpec {
@@ -47,6 +58,7 @@ struct KernelSpec {
     std::vector<int> array_slot;                          ///< leaf slot of each array input
     std::unordered_map<const ir::Node*, int> frame_result_slot;
     std::unordered_map<const ir::Node*, int> state_slot;
+    std::vector<std::vector<LoopGroup>> groups;           ///< per stage
     DType dtype = DType::F32;
     bool big_endian = false;
     std::vector<int64_t> sig_strides;                     ///< bytes
@@ -56,6 +68,10 @@ struct KernelSpec {
 /// Builds the module for one pass; the kernel is named `name`.
 std::unique_ptr<llvm::Module> generate_pass(const KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx,
                                             const std::string& name);
+
+/// Groups a stage's reductions by the non-nav axes they iterate (in order of
+/// first appearance).
+std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage);
 
 /// Number of result cells a reduction has per frame (frame-local) or in all (nav-reducing).
 int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame);

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -60,6 +61,10 @@ protected:
         spec.frame_stride = ds_->frame_stride();
         std::vector<const double*> leaves;
         collect_leaves(pp, spec, leaves);
+        for (const Stage& st : pp.stages) {
+            spec.groups.push_back(group_reductions(p_, st));
+            for (LoopGroup& g : spec.groups.back()) add_row_bounds(pp, g, spec, leaves);
+        }
         // Result arrays and states.
         std::vector<double*> frame_results;
         std::vector<const Node*> nav_reducing;
@@ -192,8 +197,16 @@ private:
                 }
                 const Materialized& m = *mats_[n.id];
                 spec.leaf_slot[&n] = static_cast<int>(spec.leaves.size());
-                spec.leaves.push_back(LeafLayout{m.axes, m.strides});
-                leaves.push_back(m.values.data());
+                if (n.type == DType::Bool) {
+                    // Masks as bytes: a 128x128 mask is 16 KiB and stays in L1.
+                    auto& bytes = byte_leaves_.emplace_back(m.values.size());
+                    for (size_t i = 0; i < m.values.size(); ++i) bytes[i] = m.values[i] != 0;
+                    spec.leaves.push_back(LeafLayout{m.axes, m.strides, true});
+                    leaves.push_back(reinterpret_cast<const double*>(bytes.data()));
+                } else {
+                    spec.leaves.push_back(LeafLayout{m.axes, m.strides, false});
+                    leaves.push_back(m.values.data());
+                }
                 return;
             }
             if (n.op == ir::Op::Reduce) return;  // a frame-local result of an earlier stage
@@ -210,6 +223,68 @@ private:
         }
     }
 
+    /// The conjuncts of a `where` that are complete before the pass and vary
+    /// over sig axes only (masks): where they are false, nothing is updated.
+    void static_conjuncts(const Node& w, const PassPlan& pp, std::vector<const Node*>& out) const {
+        if (w.op == ir::Op::And) {
+            static_conjuncts(*w.args[0], pp, out);
+            static_conjuncts(*w.args[1], pp, out);
+            return;
+        }
+        if (!in_pass_value(w, pp) && !(w.axes & p_.nav_axes()) && !(w.axes & ir::kBinBit)) out.push_back(&w);
+    }
+
+    /// Row bounds for a group iterating exactly the two innermost sig axes
+    /// when every reduction has a static mask: columns where no mask holds are
+    /// skipped (they could not update anything).
+    void add_row_bounds(const PassPlan& pp, LoopGroup& g, KernelSpec& spec, std::vector<const double*>& leaves) {
+        int rank = static_cast<int>(p_.axes.size());
+        if (rank < 2 || p_.axes[rank - 1].nav || p_.axes[rank - 2].nav) return;
+        int ya = rank - 2, xa = rank - 1;
+        if (g.space != ((AxisSet(1) << ya) | (AxisSet(1) << xa))) return;
+        std::vector<std::vector<const Node*>> masks;
+        for (const Node* r : g.reductions) {
+            std::vector<const Node*> conj;
+            if (r->has_where) static_conjuncts(**r->where(), pp, conj);
+            if (conj.empty()) return;  // this reduction reads every pixel
+            masks.push_back(std::move(conj));
+        }
+        int64_t h = p_.axes[ya].extent, w = p_.axes[xa].extent;
+        auto& bounds = bound_leaves_.emplace_back(static_cast<size_t>(2 * h), 0);
+        int64_t kept = 0;
+        Env env;
+        for (int64_t y = 0; y < h; ++y) {
+            int64_t lo = w, hi = 0;
+            env.coord[ya] = y;
+            for (int64_t x = 0; x < w; ++x) {
+                env.coord[xa] = x;
+                bool any = false;
+                for (const auto& conj : masks) {
+                    bool all = true;
+                    for (const Node* c : conj) all = all && eval(*c, env) != 0;
+                    any = any || all;
+                }
+                if (any) {
+                    lo = std::min(lo, x);
+                    hi = x + 1;
+                }
+            }
+            if (hi <= lo) lo = hi = 0;
+            bounds[2 * y] = lo;
+            bounds[2 * y + 1] = hi;
+            kept += hi - lo;
+        }
+        if (kept * 10 > h * w * 9) {  // saves too little to be worth a load per row
+            bound_leaves_.pop_back();
+            return;
+        }
+        g.bounds_slot = static_cast<int>(spec.leaves.size());
+        spec.leaves.push_back(LeafLayout{});
+        leaves.push_back(reinterpret_cast<const double*>(bounds.data()));
+    }
+
+    std::deque<std::vector<uint8_t>> byte_leaves_;
+    std::deque<std::vector<int64_t>> bound_leaves_;
     const EngineOptions& opts_;
     EngineReport& report_;
     std::unique_ptr<Jit> jit_;
