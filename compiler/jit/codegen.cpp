@@ -24,6 +24,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
 
 #include <algorithm>
 #include <array>
@@ -45,6 +46,10 @@ int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame)
         else if (!(per_frame && p.axes[a].nav)) cells *= p.axes[a].extent;
     }
     return cells;
+}
+
+bool uniform_count(const ir::Program& p, const ir::Node& r) {
+    return !r.has_where && !r.has_by && (r.reduce_axes & ~p.nav_axes()) == 0;
 }
 
 std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage) {
@@ -104,6 +109,7 @@ public:
         for (size_t i = 0; i < s_.leaves.size(); ++i) leaf_ptr_.push_back(slot_ptr(leaves, static_cast<int>(i)));
         for (const auto& [node, slot] : s_.frame_result_slot) result_ptr_[node] = slot_ptr(results, slot);
         for (const auto& [node, slot] : s_.state_slot) state_ptr_[node] = slot_ptr(states, slot);
+        make_scopes();
         // Per-frame states live in allocas (promoted to registers when small).
         for (const Stage& st : s_.pass->stages)
             for (const Node* r : st.reductions)
@@ -113,6 +119,8 @@ public:
                     for (int k = 0; k < 3; ++k)
                         frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(cells));
                 }
+        frames_done_ = b_.CreateAlloca(f64_);
+        b_.CreateStore(cf(0), frames_done_);
         llvm::Value* end = b_.CreateAdd(first, count);
         llvm::BasicBlock* body_entry = llvm::BasicBlock::Create(ctx_, "frames", fn_);
         llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "done", fn_);
@@ -126,6 +134,45 @@ public:
     }
 
 private:
+    // ---- alias scopes ----------------------------------------------------------
+    //
+    // Every memory object the kernel touches (the data, each leaf array, each
+    // result array, each state array a | b | n, the roi) gets its own scope, so
+    // that LLVM knows stores to accumulators never change the data or each
+    // other and vectorises without runtime alias checks.
+
+    int obj_data() const { return 0; }
+    int obj_leaf(int slot) const { return 1 + slot; }
+    int obj_result(const Node* r) const { return 1 + static_cast<int>(s_.leaves.size()) + s_.frame_result_slot.at(r); }
+    int obj_state(const Node* r, int part) const {
+        return 1 + static_cast<int>(s_.leaves.size() + s_.frame_result_slot.size()) + 3 * s_.state_slot.at(r) + part;
+    }
+    int obj_roi() const { return 1 + static_cast<int>(s_.leaves.size() + s_.frame_result_slot.size() + 3 * s_.state_slot.size()); }
+
+    void make_scopes() {
+        llvm::MDBuilder mdb(ctx_);
+        llvm::MDNode* domain = mdb.createAnonymousAliasScopeDomain("tem");
+        int count = obj_roi() + 1;
+        for (int i = 0; i < count; ++i) scopes_.push_back(mdb.createAnonymousAliasScope(domain));
+        for (int i = 0; i < count; ++i) {
+            std::vector<llvm::Metadata*> others;
+            for (int j = 0; j < count; ++j)
+                if (j != i) others.push_back(scopes_[j]);
+            scope_lists_.push_back(llvm::MDNode::get(ctx_, {scopes_[i]}));
+            noalias_lists_.push_back(llvm::MDNode::get(ctx_, others));
+        }
+    }
+
+    template <typename T>
+    T* tag(T* inst, int obj) {
+        inst->setMetadata(llvm::LLVMContext::MD_alias_scope, scope_lists_[obj]);
+        inst->setMetadata(llvm::LLVMContext::MD_noalias, noalias_lists_[obj]);
+        return inst;
+    }
+
+    llvm::Value* load(llvm::Type* t, llvm::Value* ptr, int obj) { return tag(b_.CreateLoad(t, ptr), obj); }
+    void store(llvm::Value* v, llvm::Value* ptr, int obj) { tag(b_.CreateStore(v, ptr), obj); }
+
     // ---- loops and layouts ---------------------------------------------------
 
     /// Emits `for (i = begin; i < end; ++i) body(i)`; the caller guarantees begin < end.
@@ -170,8 +217,9 @@ private:
 
     llvm::Value* offset(const std::vector<int>& axes, const std::vector<int64_t>& strides) {
         llvm::Value* off = b_.getInt64(0);
-        for (size_t i = 0; i < axes.size(); ++i)
+        for (size_t i = 0; i < axes.size(); ++i) {
             off = b_.CreateAdd(off, b_.CreateMul(coord_[axes[i]], b_.getInt64(strides[i]), "", true, true), "", true, true);
+        }
         return off;
     }
 
@@ -243,16 +291,16 @@ private:
         if (s_.leaves[slot].bytes) {
             llvm::Type* i8 = llvm::Type::getInt8Ty(ctx_);
             llvm::Value* ptr = b_.CreateInBoundsGEP(i8, leaf_ptr_[slot], offset(axes, strides));
-            return b_.CreateUIToFP(b_.CreateLoad(i8, ptr), f64_);
+            return b_.CreateUIToFP(load(i8, ptr, obj_leaf(slot)), f64_);
         }
         llvm::Value* ptr = b_.CreateInBoundsGEP(f64_, leaf_ptr_[slot], offset(axes, strides));
-        return b_.CreateLoad(f64_, ptr);
+        return load(f64_, ptr, obj_leaf(slot));
     }
 
     llvm::Value* load_element(llvm::Value* ptr) {
         DType t = s_.dtype;
         llvm::Type* it = llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8));
-        llvm::LoadInst* raw = b_.CreateAlignedLoad(it, ptr, llvm::MaybeAlign(1));
+        llvm::LoadInst* raw = tag(b_.CreateAlignedLoad(it, ptr, llvm::MaybeAlign(1)), obj_data());
         llvm::Value* v = raw;
         if (s_.big_endian && dtype_size(t) > 1) v = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
         switch (t) {
@@ -319,7 +367,7 @@ private:
                 }
                 off = b_.CreateAdd(off, b_.CreateMul(c, b_.getInt64(strides[k])));
             }
-            llvm::Value* v = b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, leaf_ptr_[slot], off));
+            llvm::Value* v = load(f64_, b_.CreateInBoundsGEP(f64_, leaf_ptr_[slot], off), obj_leaf(slot));
             return inside ? b_.CreateSelect(inside, v, cf(0)) : v;
         }
         case Op::Reduce: {
@@ -327,7 +375,7 @@ private:
             auto it = result_ptr_.find(&n);
             if (it == result_ptr_.end()) throw std::logic_error("internal error: reduction read before it is computed");
             Layout l = layout(n, n.axes);
-            return b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, it->second, offset(l.axes, l.strides)));
+            return load(f64_, b_.CreateInBoundsGEP(f64_, it->second, offset(l.axes, l.strides)), obj_result(&n));
         }
         case Op::Select: {
             llvm::Value* c = truthy(gen(*n.args[0]));
@@ -454,9 +502,20 @@ private:
         llvm::Value* pb = b_.CreateInBoundsGEP(f64_, st.b, cell);
         llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, cell);
         llvm::Value* v = gen(*r.operand());
-        llvm::Value* a = b_.CreateLoad(f64_, pa);
-        llvm::Value* n = b_.CreateLoad(f64_, pn);
-        llvm::Value* n1 = reassoc_add(n, b_.CreateSelect(take, cf(1), cf(0)));
+        bool fl = frame_local(r);
+        // Per-frame states are allocas (no scope needed); run states are tagged.
+        auto ld = [&](llvm::Value* ptr, int part) {
+            return fl ? static_cast<llvm::Value*>(b_.CreateLoad(f64_, ptr)) : load(f64_, ptr, obj_state(&r, part));
+        };
+        auto put = [&](llvm::Value* val, llvm::Value* ptr, int part) {
+            if (fl) b_.CreateStore(val, ptr);
+            else store(val, ptr, obj_state(&r, part));
+        };
+        llvm::Value* a = ld(pa, 0);
+        bool uniform = uniform_count(r);
+        // A uniform count is the number of frames done: kept once, not per cell.
+        llvm::Value* n = uniform ? n_frame_ : ld(pn, 2);
+        llvm::Value* n1 = uniform ? nullptr : reassoc_add(n, b_.CreateSelect(take, cf(1), cf(0)));
         llvm::Value* na = a;
         llvm::Value* nb = nullptr;
         switch (r.rop) {
@@ -471,10 +530,10 @@ private:
         case ReduceOp::Any: na = b_.CreateSelect(b_.CreateAnd(take, truthy(v)), cf(1), a); break;
         case ReduceOp::All: na = b_.CreateSelect(b_.CreateAnd(take, b_.CreateNot(truthy(v))), cf(0), a); break;
         case ReduceOp::Var: case ReduceOp::Std: {
-            llvm::Value* bv = b_.CreateLoad(f64_, pb);
-            llvm::Value* cnt = b_.CreateFAdd(n, cf(1));
+            llvm::Value* bv = ld(pb, 1);
             llvm::Value* delta = b_.CreateFSub(v, a);
-            llvm::Value* mean = b_.CreateFAdd(a, b_.CreateFDiv(delta, cnt));
+            llvm::Value* mean = uniform ? b_.CreateFAdd(a, b_.CreateFMul(delta, inv_frame_))
+                                        : b_.CreateFAdd(a, b_.CreateFDiv(delta, b_.CreateFAdd(n, cf(1))));
             llvm::Value* m2 = b_.CreateFAdd(bv, b_.CreateFMul(delta, b_.CreateFSub(v, mean)));
             na = b_.CreateSelect(take, mean, a);
             nb = b_.CreateSelect(take, m2, bv);
@@ -489,7 +548,7 @@ private:
             break;
         }
         case ReduceOp::Argmin: case ReduceOp::Argmax: {
-            llvm::Value* bv = b_.CreateLoad(f64_, pb);
+            llvm::Value* bv = ld(pb, 1);
             llvm::Value* better = r.rop == ReduceOp::Argmin ? b_.CreateFCmpOLT(v, a) : b_.CreateFCmpOGT(v, a);
             llvm::Value* empty = b_.CreateFCmpOEQ(n, cf(0));
             llvm::Value* takes =
@@ -502,10 +561,14 @@ private:
             break;
         }
         }
-        b_.CreateStore(na, pa);
-        if (nb) b_.CreateStore(nb, pb);
-        b_.CreateStore(n1, pn);
+        put(na, pa, 0);
+        if (nb) put(nb, pb, 1);
+        if (!uniform) put(n1, pn, 2);
     }
+
+    /// One update per cell per frame (no where, no by, only nav axes reduced):
+    /// the engine fills the count after the call.
+    bool uniform_count(const Node& r) const { return !frame_local(r) && compiler::uniform_count(p_, r); }
 
     /// compiler/accumulator.h acc_finalize().
     llvm::Value* finalize(const Node& r, llvm::Value* a, llvm::Value* bv, llvm::Value* n) {
@@ -544,7 +607,7 @@ private:
             llvm::Value* a = b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, st.a, i));
             llvm::Value* bv = b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, st.b, i));
             llvm::Value* n = b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, st.n, i));
-            b_.CreateStore(finalize(r, a, bv, n), b_.CreateInBoundsGEP(f64_, base, i));
+            store(finalize(r, a, bv, n), b_.CreateInBoundsGEP(f64_, base, i), obj_result(&r));
         };
         if (cells == 1) one(b_.getInt64(0));
         else loop(b_.getInt64(0), b_.getInt64(cells), one);
@@ -556,8 +619,8 @@ private:
         llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx_, "next_frame", fn_);
         if (p_.roi) {
             llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "in_roi", fn_);
-            llvm::Value* flag = b_.CreateLoad(llvm::Type::getInt8Ty(ctx_),
-                                              b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), roi_, f));
+            llvm::Value* flag = load(llvm::Type::getInt8Ty(ctx_),
+                                     b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), roi_, f), obj_roi());
             b_.CreateCondBr(b_.CreateICmpNE(flag, b_.getInt8(0)), work, next);
             b_.SetInsertPoint(work);
         }
@@ -569,6 +632,8 @@ private:
             rest = b_.CreateUDiv(rest, ext);
         }
         frame_ = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_, b_.CreateMul(f, b_.getInt64(s_.frame_stride)));
+        n_frame_ = b_.CreateLoad(f64_, frames_done_);
+        inv_frame_ = b_.CreateFDiv(cf(1), b_.CreateFAdd(n_frame_, cf(1)));
         memo_.emplace_back();
         for (const std::vector<LoopGroup>& groups : s_.groups) {
             for (const LoopGroup& g : groups) {
@@ -577,6 +642,7 @@ private:
                     if (frame_local(*r)) init_frame_states(*r);
                 Layout l = layout(*rs.front(), g.space);
                 bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
+                bounds_slot_ = g.bounds_slot;
                 nest(l, 0, rs);
                 bounds_ = nullptr;
                 for (const Node* r : rs)
@@ -584,6 +650,7 @@ private:
             }
         }
         memo_.pop_back();
+        b_.CreateStore(b_.CreateFAdd(n_frame_, cf(1)), frames_done_);
         b_.CreateBr(next);
         b_.SetInsertPoint(next);
     }
@@ -604,8 +671,9 @@ private:
         if (bounds_ && depth + 1 == l.axes.size() && depth >= 1) {
             // Only the columns [lo, hi) of this row hold a pixel of any mask.
             llvm::Value* at = b_.CreateMul(coord_[l.axes[depth - 1]], b_.getInt64(2));
-            llvm::Value* lo = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, bounds_, at));
-            llvm::Value* hi = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, bounds_, b_.CreateAdd(at, b_.getInt64(1))));
+            llvm::Value* lo = load(i64_, b_.CreateInBoundsGEP(i64_, bounds_, at), obj_leaf(bounds_slot_));
+            llvm::Value* hi =
+                load(i64_, b_.CreateInBoundsGEP(i64_, bounds_, b_.CreateAdd(at, b_.getInt64(1))), obj_leaf(bounds_slot_));
             llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "row", fn_);
             llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "row_done", fn_);
             b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), run, skip);
@@ -630,6 +698,11 @@ private:
     llvm::Value* roi_ = nullptr;
     llvm::Value* frame_ = nullptr;
     llvm::Value* bounds_ = nullptr;
+    int bounds_slot_ = -1;
+    std::vector<llvm::MDNode*> scopes_, scope_lists_, noalias_lists_;
+    llvm::Value* frames_done_ = nullptr;  // alloca: frames processed in this call
+    llvm::Value* n_frame_ = nullptr;      // frames processed before this one
+    llvm::Value* inv_frame_ = nullptr;    // 1 / (n_frame_ + 1)
     llvm::Value* coord_[64] = {};
     AxisSet nav_ = 0;
     std::vector<llvm::Value*> leaf_ptr_;

@@ -73,6 +73,12 @@ std::unique_ptr<llvm::Module> generate_pass(const KernelSpec& spec, const Jit& j
 /// first appearance).
 std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage);
 
+/// True when a nav-reducing reduction gets exactly one element per cell per
+/// frame (no where, no by, no sig axis reduced): the kernel then does not
+/// count per cell, and the caller sets each cell's count to the number of
+/// frames processed.
+bool uniform_count(const ir::Program& p, const ir::Node& r);
+
 /// Number of result cells a reduction has per frame (frame-local) or in all (nav-reducing).
 int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame);
 

@@ -137,6 +137,13 @@ protected:
                     args.states = state_ptrs.data();
                     ds_->advise_sequential(args.first, args.count);
                     kernel(&args);
+                    // Uniform counts: every cell saw each processed frame once.
+                    double done = 0;
+                    for (int64_t f = args.first; f < args.first + args.count; ++f)
+                        done += roi == nullptr || roi[f] != 0;
+                    for (size_t i = 0; i < nav_reducing.size(); ++i)
+                        if (uniform_count(p_, *nav_reducing[i]))
+                            std::fill(states[i].begin() + 2 * cells[i], states[i].end(), done);
                     // Merge in partition order: wait for the previous partitions.
                     std::unique_lock<std::mutex> lock(mu);
                     cv.wait(lock, [&] { return merged == part || failure; });
