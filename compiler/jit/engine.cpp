@@ -302,6 +302,12 @@ private:
                 }
             }
             if (hi <= lo) lo = hi = 0;
+            if (hi > lo) {
+                // Whole vectors: short, ragged chords cost more in loop
+                // remainders than the masked pixels they would skip.
+                lo = lo & ~int64_t(15);
+                hi = std::min<int64_t>(w, (hi + 15) & ~int64_t(15));
+            }
             bounds[2 * y] = lo;
             bounds[2 * y + 1] = hi;
             kept += hi - lo;
