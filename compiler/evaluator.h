@@ -151,12 +151,19 @@ protected:
 
     // ---- evaluation --------------------------------------------------------
 
+    /// An index value as an integer, or -1 when it lies outside [0, extent)
+    /// (checked in floating point: converting a huge value is undefined).
+    static int64_t index_value(double v, int64_t extent) {
+        double t = std::trunc(v);
+        return (t >= 0 && t < static_cast<double>(extent)) ? static_cast<int64_t>(t) : -1;
+    }
+
     double load_data(const Node& n, Env& env) {
         const std::byte* ptr = env.frame;
         size_t sig_index = 0;
         for (size_t i = 0; i < p_.axes.size(); ++i) {
             if (p_.axes[i].nav) continue;
-            int64_t c = n.args.empty() ? env.coord[i] : static_cast<int64_t>(eval(*n.args[sig_index], env));
+            int64_t c = n.args.empty() ? env.coord[i] : index_value(eval(*n.args[sig_index], env), p_.axes[i].extent);
             if (c < 0 || c >= p_.axes[i].extent) return 0;  // stencil reads outside the frame yield 0
             ptr += c * sig_strides_[sig_index];
             ++sig_index;
@@ -168,7 +175,7 @@ protected:
         const ir::ArrayInput& arr = p_.arrays[n.array];
         int64_t off = 0;
         for (size_t k = 0; k < arr.axes.size(); ++k) {
-            int64_t c = n.args.empty() ? env.coord[arr.axes[k]] : static_cast<int64_t>(eval(*n.args[k], env));
+            int64_t c = n.args.empty() ? env.coord[arr.axes[k]] : index_value(eval(*n.args[k], env), arr.shape[k]);
             if (c < 0 || c >= arr.shape[k]) return 0;
             off = off * arr.shape[k] + c;
         }

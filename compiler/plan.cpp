@@ -31,9 +31,13 @@ Avail combine(const std::vector<Avail>& children) {
     Avail r;
     for (const Avail& c : children) r.ready = std::max(r.ready, c.ready);
     for (const Avail& c : children) {
+        r.data = r.data || c.data;
         if (c.local_stage == Avail::kDataLocal) r.local_stage = std::max(r.local_stage, Avail::kDataLocal);
         else if (c.local_stage >= 0 && c.ready == r.ready) r.local_stage = std::max(r.local_stage, c.local_stage);
     }
+    // A child that reads the data is computed in this pass too, even when its
+    // own frame-local inputs came from an earlier one (d + sum(d, sig) + sum(d)).
+    if (r.data) r.local_stage = std::max(r.local_stage, Avail::kDataLocal);
     return r;
 }
 
@@ -51,6 +55,7 @@ Plan plan_program(const ir::Program& program) {
         for (const ir::NodeRef& a : n->args) kids.push_back(plan.avail.at(a.get()));
         Avail a = combine(kids);
         if (n->op == ir::Op::Data) {
+            a.data = true;
             a.local_stage = std::max(a.local_stage, Avail::kDataLocal);
         } else if (n->op == ir::Op::Reduce && a.local_stage != Avail::kNotLocal) {
             PassReduction pr;
@@ -60,11 +65,12 @@ Plan plan_program(const ir::Program& program) {
             pr.frame_local = (n->reduce_axes & nav) == 0;
             plan.in_pass[n] = pr;
             num_passes = std::max(num_passes, pr.pass + 1);
-            a = pr.frame_local ? Avail{pr.pass, pr.stage} : Avail{pr.pass + 1, Avail::kNotLocal};
+            a = pr.frame_local ? Avail{pr.pass, pr.stage, false} : Avail{pr.pass + 1, Avail::kNotLocal, false};
         } else if (n->op == ir::Op::Reduce || n->op == ir::Op::Grad) {
             // Needs its operand complete: a per-frame operand is complete after its pass.
             if (a.local_stage >= 0) a.ready += 1;
             a.local_stage = Avail::kNotLocal;
+            a.data = false;
         }
         plan.avail[n] = a;
     }
@@ -87,7 +93,7 @@ Plan plan_program(const ir::Program& program) {
         std::function<void(const ir::Node*)> visit = [&](const ir::Node* n) {
             if (!seen.insert(n).second) return;
             const Avail& a = plan.avail.at(n);
-            bool local = a.local_stage != Avail::kNotLocal && !(a.local_stage >= 0 && a.ready < pp.index);
+            bool local = a.data || a.local_stage == Avail::kDataLocal || (a.local_stage >= 0 && a.ready == pp.index);
             bool materialisable = n->op != ir::Op::Const && n->op != ir::Op::Coord && !local;
             if (materialisable && (n->axes & ~ir::kBinBit) && !(n->axes & nav) && (n->axes & sig)) {
                 hoisted.insert(n);

@@ -39,6 +39,9 @@ struct Avail {
     static constexpr int kDataLocal = -1;
     int ready = 0;
     int local_stage = kNotLocal;
+    /// Reads the dataset element directly (not through a reduction): computed
+    /// inside whichever pass reads it, whatever else it combines.
+    bool data = false;
 };
 
 /// A reduction computed inside a pass.

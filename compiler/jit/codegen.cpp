@@ -49,7 +49,10 @@ int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame)
 }
 
 bool uniform_count(const ir::Program& p, const ir::Node& r) {
-    return !r.has_where && !r.has_by && (r.reduce_axes & ~p.nav_axes()) == 0;
+    // Every frame reaches every cell once only when all nav axes are reduced
+    // (mean(d, (ry)) reaches a cell from one column of the scan only).
+    ir::AxisSet nav = p.nav_axes();
+    return !r.has_where && !r.has_by && (r.reduce_axes & ~nav) == 0 && (r.axes & nav) == 0;
 }
 
 std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage) {
@@ -315,9 +318,11 @@ private:
 
     /// An explicit index: its integer value and whether it lies in [0, extent).
     std::pair<llvm::Value*, llvm::Value*> index(const Node& e, int64_t extent) {
-        llvm::Value* i = b_.CreateFPToSI(gen(e), i64_);
-        llvm::Value* in = b_.CreateAnd(b_.CreateICmpSGE(i, b_.getInt64(0)), b_.CreateICmpSLT(i, b_.getInt64(extent)));
-        return {b_.CreateSelect(in, i, b_.getInt64(0)), in};
+        // Range-check the value before converting: fptosi of a huge value is poison.
+        llvm::Value* v = intrinsic(llvm::Intrinsic::trunc, {gen(e)});
+        llvm::Value* in = b_.CreateAnd(b_.CreateFCmpOGE(v, cf(0)), b_.CreateFCmpOLT(v, cf(static_cast<double>(extent))));
+        llvm::Value* i = b_.CreateFPToSI(b_.CreateSelect(in, v, cf(0)), i64_);
+        return {i, in};
     }
 
     llvm::Value* gen_uncached(const Node& n) {

@@ -193,7 +193,7 @@ private:
     /// frame-local result of this pass): then the kernel computes it.
     bool in_pass_value(const Node& n, const PassPlan& pp) const {
         const Avail& a = plan_.avail.at(&n);
-        if (a.local_stage == Avail::kDataLocal) return true;
+        if (a.data || a.local_stage == Avail::kDataLocal) return true;
         return a.local_stage >= 0 && a.ready == pp.index;
     }
 
@@ -244,7 +244,8 @@ private:
     /// For a nav-reducing mean, a var or std of the same operand, axes and
     /// where in this pass (whose state's `a` is that mean), or null.
     const Node* variance_of_same(const PassPlan& pp, const Node& mean) const {
-        if (mean.rop != ir::ReduceOp::Mean || mean.has_by) return nullptr;
+        // Welford's mean of integers is not exact: only float means share it.
+        if (mean.rop != ir::ReduceOp::Mean || mean.has_by || !dtype_is_float(mean.operand()->type)) return nullptr;
         for (const Stage& st : pp.stages)
             for (const Node* r : st.reductions)
                 if ((r->rop == ir::ReduceOp::Var || r->rop == ir::ReduceOp::Std) && !r->has_by &&

@@ -2,21 +2,31 @@
 """differential.py: random tem programs run by the JIT and by the reference
 evaluator, whose results must agree.
 
-    differential.py --tem PATH --cases N --seed S [--keep DIR] [--only I[,J..]]
-                    [--jobs J] [--big P] [--verbose]
+    differential.py --tem PATH --cases N --seed S [--first I] [--only I[,J..]]
+                    [--keep DIR | --work DIR] [--jobs J] [--big B]
+                    [--all-threads] [--known-bugs avoid|generate] [--verbose]
 
-Each case draws a dataset (nav rank 0-3, sig rank 1-2, odd extents, every
-dtype, .npy little- or big-endian, or a raw file with an offset and either
-byte order), writes it with NumPy into its own directory together with array
-inputs (a sig-shaped `dark`, a nav-shaped map `w`), and generates a script of
-several `out`s from a grammar over every reduction (sum mean min max var std
-count any all argmin argmax) over sig / nav / all / axis lists, with `where`
-conditions, `by`/`bins` groups, `roi`, same-frame and next-pass dependencies,
-stencils, array inputs, math builtins, casts, if-then-else, params (some
-overridden with --set) and `use stem` functions.
+Each case (seeded by S and its index, so `--seed S --only I` regenerates it)
+draws a dataset: nav rank 0-3, sig rank 1-2, odd extents that do not divide
+8/16 (now and then no frames at all), every dtype with several value patterns
+(small integers with many ties, the full range, floats with NaN and inf),
+stored as .npy little- or big-endian, as a flat .npy reshaped with --nav, or
+as a raw file with an offset (odd ones too) and either byte order. It writes
+the data with NumPy into its own directory, with array inputs (a sig-shaped
+`dark`, a nav-shaped map `w`, a row), and generates a script of several `out`s
+from a grammar over every reduction (sum mean min max var std count any all
+argmin argmax) over sig / nav / all / axis lists, with `where` conditions,
+`by`/`bins` groups, grouped values inside other reductions and reductions
+over `bin`, `roi`, same-frame (next stage) and nav-reduced (next pass)
+dependencies, stencils and computed indices, array inputs, math builtins,
+casts, if-then-else, params (some overridden with --set), renamed axes and
+`use stem` functions. A theme per case biases the script towards one engine
+feature: static masks (row bounds), several statistics of one operand
+(fused states), grouped values (loops over bins) or deep nesting.
 
 The script runs with `--engine interp` (the oracle) and with `--engine jit`
-at `--threads 1`, `2` and `3`. The checks:
+at `--threads 1`, `2` and `3`, each writing NAME.npy files with `-o DIR/`.
+The checks:
 
   * JIT and interp give the same result files, dtypes and shapes; integer and
     bool results are equal, float results agree within LANGUAGE.md's
@@ -27,10 +37,10 @@ at `--threads 1`, `2` and `3`. The checks:
   * The JIT's result files are byte-identical at every thread count.
 
 Datasets with one partition (partitions are ~16 MiB) cannot depend on the
-thread count (the engine uses at most one thread per partition), so their
-threads 2 and 3 runs are replaced by one run at 2 or 3 threads; about one case
-in --big (default 70) is a 33-45 MiB dataset with several partitions, run at
-all three thread counts.
+thread count (the engine runs at most one thread per partition), so their
+threads 2 and 3 runs are replaced by one run at 2 or 3 threads (--all-threads
+runs both); about one case in --big (default 70) is a 33-45 MiB dataset with
+3-4 partitions and few outputs over nav and all, run at all three counts.
 
 Exactness: the generator knows which values are bit-identical between the
 engines (everything computed element by element, and reductions whose
@@ -42,19 +52,26 @@ functions of random float data, where a rounding difference cannot flip a
 comparison in practice); logarithms, square roots and divisors of such values
 are kept away from zero.
 
+Known tem bugs (KNOWN_BUGS below) are steered around by default, so that the
+sweep keeps finding new ones; `--known-bugs generate` produces them too, and
+a failing case then names the known bugs its outputs may trigger. Remove a
+bug from KNOWN_BUGS once it is fixed.
+
 Every failing case prints one FAIL line (the reason, the case directory and
-a command that reproduces it), followed by the script; its directory is kept
-(under --keep, or a fresh directory in $TMPDIR) with the data, the script and
-run.sh holding the exact tem commands. The last line is `N passed, M failed`;
-the exit status is 1 when any case failed.
+a command that reproduces it), followed by the script. Its directory is kept
+(under --work or --keep, else in a fresh directory in $TMPDIR) with the data,
+the script and run.sh holding the exact tem commands. The last line is
+`N passed, M failed`; the exit status is 1 when any case failed.
 """
 import argparse
 import concurrent.futures
 import math
 import os
 import random
+import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -74,7 +91,15 @@ TIMEOUT = 300
 #   mixed-pass  a value that reads the data directly and uses a same-frame reduction, combined
 #               with a value of a later pass: `sum(d + sum(d, sig) + sum(d))` (compiler/plan.cpp
 #               combine() forgets that the first operand reads the data)
-KNOWN_BUGS = {"mixed-pass"}
+#   partial-nav a pass reduction over some of the nav axes only, `mean(d, (ry))`: the JIT keeps
+#               one element count per frame (commit bee287a), so mean/var/std/min/max of the
+#               kept nav cells are wrong
+#   welford-mean a mean over nav beside a var/std of the same values is read from Welford's state
+#               (commit 1854e8f), so the mean of integers is no longer exact: with
+#               `var(d, nav)` in the script, `count(d > mean(d, nav), nav)` differs from NumPy
+#   huge-index  an index that is a constant >= 2^63 (`d[i64(1e30), qx]`, likewise for arrays): the JIT's
+#               fptosi of it is poison, the result NaN instead of the 0 of a read outside the frame
+KNOWN_BUGS = {"mixed-pass", "partial-nav", "welford-mean", "huge-index"}
 AVOID = set(KNOWN_BUGS)
 
 REDUCTIONS = ["sum", "mean", "min", "max", "var", "std", "count", "any", "all", "argmin", "argmax"]
@@ -101,21 +126,22 @@ class E:
     """
 
     __slots__ = ("text", "lo", "hi", "typ", "axes", "data", "dep", "exact", "generic", "intval", "inf", "bins",
-                 "varlike", "ready", "stage", "mixed")
+                 "varlike", "ready", "stage", "bugs")
 
     def __init__(self, text, lo, hi, typ, axes=frozenset(), data=False, dep=False, exact=True, generic=False,
-                 intval=False, inf=False, bins=0, varlike=False, ready=0, stage=None, mixed=False):
+                 intval=False, inf=False, bins=0, varlike=False, ready=0, stage=None, bugs=frozenset()):
         self.text, self.lo, self.hi, self.typ = text, float(lo), float(hi), typ
+        assert self.lo <= self.hi, (text, lo, hi)
         self.axes, self.data, self.dep = frozenset(axes), data, dep or data
         self.exact, self.generic, self.intval, self.inf = exact, generic, intval, inf
         self.bins, self.varlike = bins, varlike
         # the planner's view (compiler/plan.cpp Avail): the pass it is ready in and its stage
-        self.ready, self.mixed = ready, mixed
+        self.ready, self.bugs = ready, frozenset(bugs)   # bugs: KNOWN_BUGS it would trigger
         self.stage = stage if stage is not None else (DATA_LOCAL if data else NOT_LOCAL)
 
     def copy(self, **kw):
         e = E(self.text, self.lo, self.hi, self.typ, self.axes, self.data, self.dep, self.exact, self.generic,
-              self.intval, self.inf, self.bins, self.varlike, self.ready, self.stage, self.mixed)
+              self.intval, self.inf, self.bins, self.varlike, self.ready, self.stage, self.bugs)
         for k, v in kw.items():
             setattr(e, k, v)
         return e
@@ -137,27 +163,27 @@ def plan_combine(es):
     """compiler/plan.cpp combine(): (ready, stage) of a node with children `es`, and whether a child
     that reads the data directly was folded into a later pass's value (KNOWN_BUGS 'mixed-pass')."""
     ready = max((e.ready for e in es), default=0)
-    stage, mixed = NOT_LOCAL, any(e.mixed for e in es)
+    stage, bugs = NOT_LOCAL, frozenset().union(*(e.bugs for e in es))
     for e in es:
         if e.stage == DATA_LOCAL:
             stage = max(stage, DATA_LOCAL)
         elif e.stage >= 0 and e.ready == ready:
             stage = max(stage, e.stage)
         elif e.stage >= 0 and e.data:
-            mixed = True
-    return ready, stage, mixed
+            bugs |= {"mixed-pass"}
+    return ready, stage, bugs
 
 
 def merge(*es, **kw):
     """Flags of a value computed elementwise from `es`."""
     bins = max((e.bins for e in es), default=0)
-    ready, stage, mixed = plan_combine(es)
+    ready, stage, bugs = plan_combine(es)
     data = any(e.data for e in es)
     d = dict(axes=frozenset().union(*(e.axes for e in es)), data=data,
              dep=any(e.dep for e in es), exact=all(e.exact for e in es),
              generic=any(e.generic for e in es) and all(e.sure for e in es),
              intval=False, inf=any(e.inf for e in es), bins=bins, varlike=any(e.varlike for e in es),
-             ready=ready, stage=stage, mixed=mixed)
+             ready=ready, stage=stage, bugs=bugs)
     d.update(kw)
     return d
 
@@ -243,9 +269,10 @@ def make_values(r, nprng, dtype, shape, big):
         return a.reshape(shape).astype(NP_DTYPES[dtype]), flags
     info = np.iinfo(np.dtype(NP_DTYPES[dtype]))
     ranges = {"u8": [(0, 255), (0, 4)], "u16": [(0, 1000), (0, 65535)], "u32": [(0, 100000), (0, 4 * 10**9)],
-              "u64": [(0, 100000), (0, 2**40), (2**62, 2**62 + 2**20)], "i8": [(-128, 127), (-3, 3)],
-              "i16": [(-1000, 1000), (-32768, 32767)], "i32": [(-100000, 100000), (-2 * 10**9, 2 * 10**9)],
-              "i64": [(-10**6, 10**6), (-2**40, 2**40)]}[dtype]
+              "u64": [(0, 100000), (0, 2**40), (2**62, 2**62 + 2**20), (2**64 - 2**20, 2**64 - 1)],
+              "i8": [(-128, 127), (-3, 3)], "i16": [(-1000, 1000), (-32768, 32767)],
+              "i32": [(-100000, 100000), (-2 * 10**9, 2 * 10**9), (2**31 - 100, 2**31 - 1)],
+              "i64": [(-10**6, 10**6), (-2**40, 2**40), (-2**63, -2**63 + 2**20)]}[dtype]
     lo, hi = ranges[0] if big or r.random() < 0.6 else r.choice(ranges[1:])
     lo, hi = max(lo, int(info.min)), min(hi, int(info.max))
     a = nprng.integers(lo, hi, n, endpoint=True, dtype=np.int64 if dtype != "u64" else np.uint64)
@@ -286,11 +313,13 @@ def make_dataset(r, nprng, big):
             ds.nav = tuple(max(1, v // 2) for v in ds.nav)
         if ds.nav_rank == 3 and np.prod(ds.nav) > 60:
             ds.nav = (2,) + ds.nav[1:]
+        if ds.nav_rank > 0 and r.random() < 0.01:
+            ds.nav = (0,) + ds.nav[1:]   # no frames at all
     ds.shape = ds.nav + ds.sig
     ds.values, f = make_values(r, nprng, ds.dtype, ds.shape, big)
     ds.generic, ds.intval = f["generic"], f["intval"]
     with np.errstate(invalid="ignore"):
-        fin = ds.values[np.isfinite(ds.values)] if ds.dtype in ("f32", "f64") else ds.values
+        fin = ds.values[np.isfinite(ds.values)] if ds.dtype in ("f32", "f64") else ds.values.ravel()
         ds.lo = float(fin.min()) if fin.size else 0.0
         ds.hi = float(fin.max()) if fin.size else 0.0
     ds.has_nan = ds.dtype in ("f32", "f64") and bool(np.isnan(ds.values).any())
@@ -304,7 +333,7 @@ def make_dataset(r, nprng, big):
     ds.nav_names, ds.sig_names = names_nav, names_sig
     ds.extent = dict(zip(names_nav + names_sig, ds.shape))
     ds.storage = r.choices(["npy", "npy-be", "raw", "flat"], [5, 1.5, 2, 0.7])[0]
-    if ds.storage == "flat" and ds.nav_rank < 2:
+    if ds.storage == "flat" and ds.nav_rank < 2 or ds.values.size == 0:
         ds.storage = "npy"
     ds.raw_offset = r.choice([0, 0, 16, 128, 3, 1001]) if ds.storage == "raw" else 0
     ds.raw_big = ds.storage == "raw" and r.random() < 0.4
@@ -338,8 +367,8 @@ def write_dataset(ds, d):
         flags += ["--nav", ",".join(map(str, ds.nav))]
     else:
         np.save(os.path.join(d, "data.npy"), a)
-    if ds.sig_rank == 1 or (ds.nav_rank == 0 and ds.sig_rank == 2 and False):
-        flags += ["--sig", ",".join(map(str, ds.sig))]
+    if ds.sig_rank == 1:
+        flags += ["--sig", ",".join(map(str, ds.sig))]   # a .npy file's last two axes are sig otherwise
     return "data.npy", flags
 
 
@@ -351,9 +380,9 @@ class Program:
 
     def __init__(self):
         self.lines = []        # statements
-        self.files = {}        # file name -> ndarray (array inputs)
         self.bindings = []     # NAME=PATH on the command line
         self.sets = []         # --set P=V
+        self.bugs = set()      # known bugs the script as a whole may trigger
         self.outs = {}         # name -> E
 
 
@@ -364,6 +393,8 @@ class Gen:
         self.n_let = 0
         self.n_param = 0
         self.lets = {"mask": [], "frame": [], "nav": [], "sig": []}
+        self.let_text = {}     # let name -> its expression
+        self.welford = {}      # (operand, axes, where) of nav-reducing mean/var/std -> the ops
         self.dark = None
         self.w = None
         self.row = None
@@ -371,6 +402,12 @@ class Gen:
         self.sig_axes = frozenset(ds.sig_names)
         self.nav_axes = frozenset(ds.nav_names)
         self.all_axes = self.sig_axes | self.nav_axes
+        # a theme biases the script towards one engine feature: static masks (row bounds),
+        # several statistics of one operand (fused states), grouped values (bin loops), nesting
+        themes = ["mixed", "masks", "stats", "grouped", "nested"]
+        self.theme = "big" if big else r.choices(themes, [4, 1.5, 1.5, 1.2, 1.5])[0]
+        self.stats_base = None
+        self.bins_choice = r.choice([1, 2, 3, 4, 5, 7])  # one bins count per script: grouped values combine
         self.budget = 0        # reductions over data so far (bounded for the interp's sake)
         self.max_budget = 6 if big else 40
         self.roi = False
@@ -394,7 +431,7 @@ class Gen:
         return self.ds.sig_names[-1]
 
     def coord(self, name):
-        return E(name, 0, self.ds.extent[name] - 1, "int", axes={name}, intval=True)
+        return E(name, 0, max(0, self.ds.extent[name] - 1), "int", axes={name}, intval=True)
 
     def data(self):
         ds = self.ds
@@ -406,7 +443,7 @@ class Gen:
         name = f"p{self.n_param}"
         self.n_param += 1
         if self.chance(0.3):
-            default = value + (1 if integer else 0.5)
+            default = value + 1 if integer else round(value + 0.5, 3)
             self.p.lines.append(f"param {name} = {fmt(default)}")
             self.p.sets.append(f"{name}={value}")
         else:
@@ -421,6 +458,7 @@ class Gen:
         name = f"l{self.n_let}"
         self.n_let += 1
         self.p.lines.append(f"let {name} = {e.text}")
+        self.let_text[name] = e.text
         ne = e.copy(text=name)
         self.lets[kind].append(ne)
         return ne
@@ -439,7 +477,7 @@ class Gen:
             lo, hi = (a.lo + b.lo, a.hi + b.hi) if op == "+" else (a.lo - b.hi, a.hi - b.lo)
             t = arith_type(a.typ, b.typ)
             if t == "u64":
-                lo = max(lo, 0)
+                lo, hi = max(lo, 0), max(hi, 0)
         elif op == "*":
             ps = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
             lo, hi, t = min(ps), max(ps), arith_type(a.typ, b.typ)
@@ -478,6 +516,7 @@ class Gen:
             t = "f64"
         kw = merge(a)
         sure = a.sure
+        rt = "int" if is_int(a.typ) else a.typ   # floor, ceil: floats keep their type
         choices = [
             (2, lambda: E(f"abs({a.text})", 0 if a.lo <= 0 <= a.hi else min(abs(a.lo), abs(a.hi)), m,
                           a.typ if a.typ != "bool" and a.typ != "wint" else "int", **merge(a, intval=a.intval))),
@@ -495,9 +534,9 @@ class Gen:
         ]
         if sure:
             choices += [
-                (1, lambda: E(f"floor({a.text})", math.floor(a.lo), math.ceil(a.hi), a.typ if not is_int(a.typ) else "int",
+                (1, lambda: E(f"floor({a.text})", math.floor(a.lo), math.ceil(a.hi), rt,
                               **merge(a, intval=True, generic=False, exact=True))),
-                (1, lambda: E(f"ceil({a.text})", math.floor(a.lo), math.ceil(a.hi), a.typ if not is_int(a.typ) else "int",
+                (1, lambda: E(f"ceil({a.text})", math.floor(a.lo), math.ceil(a.hi), rt,
                               **merge(a, intval=True, generic=False, exact=True))),
                 (1, lambda: E(f"round({a.text} / 3)", math.floor(a.lo / 3), math.ceil(a.hi / 3),
                               float_type(a.typ), **merge(a, intval=True, generic=False, exact=True))),
@@ -511,10 +550,7 @@ class Gen:
                 ]
         if a.lo > 0.5:
             choices.append((1, lambda: E(f"log({a.text})", math.log(a.lo), math.log(a.hi), t, **kw)))
-        e = self.pick(*choices)
-        if e is not None and e.generic and e.typ != t and False:
-            pass
-        return e
+        return self.pick(*choices)
 
     def scaled(self, a, fn, bound, out, t):
         s = max(1.0, a.maxabs / bound)
@@ -575,6 +611,15 @@ class Gen:
             return spec[0]
         return "(" + ", ".join(spec) + ")"
 
+    def expand(self, text):
+        """`text` with let names replaced by their expressions (tem compares expressions, not names)."""
+        for _ in range(20):
+            new = re.sub(r"\bl\d+\b", lambda m: f"({self.let_text.get(m.group(0), m.group(0))})", text)
+            if new == text:
+                break
+            text = new
+        return text
+
     def reduce(self, op, x, spec, where=None, by=None, bins=0, omit_axes=False, force_text=None):
         """op(x, spec, where=, by=, bins=) and what is known about it (None if not allowed)."""
         if op in ("count", "any", "all", "argmin", "argmax") and not x.sure:
@@ -585,10 +630,11 @@ class Gen:
             return None
         if where is not None and x.bins and where.bins and x.bins != where.bins:
             return None
-        space = x.axes | (where.axes if where is not None else frozenset()) | (by.axes if by is not None else frozenset())
+        w_axes = where.axes if where is not None else frozenset()
+        space = x.axes | w_axes | (by.axes if by is not None else frozenset())
         if by is not None:
             space -= {"bin"}
-        elif "bin" in (where.axes if where is not None else frozenset()):
+        elif "bin" in w_axes:
             space |= {"bin"}
         if spec == "sig":
             red = self.sig_axes
@@ -610,13 +656,25 @@ class Gen:
         if x.data and res_axes >= self.all_axes and self.ds.nav_rank > 0:
             return None
         kids = [x] + [k for k in (where, by) if k is not None]
-        ready, stage, mixed = plan_combine(kids)
+        ready, stage, bugs = plan_combine(kids)
         if stage != NOT_LOCAL:   # a pass reduction
             frame_local = not (red & self.nav_axes)
+            if red and red < self.nav_axes:
+                bugs |= {"partial-nav"}
+            if op in ("mean", "var", "std") and not frame_local and by is None:
+                key = (self.expand(x.text), red, self.expand(where.text) if where is not None else None)
+                ops = self.welford.setdefault(key, set())
+                if (op == "mean" and ops & {"var", "std"}) or (op != "mean" and "mean" in ops):
+                    if "welford-mean" in AVOID:
+                        return None
+                    bugs |= {"welford-mean"}
+                    self.p.bugs.add("welford-mean")
+                ops.add(op)
             ready, stage = (ready, stage + 1) if frame_local else (ready + 1, NOT_LOCAL)
-        kw = dict(axes=res_axes, data=False, dep=x.dep or (where is not None and where.dep) or (by is not None and by.dep),
+        dep = x.dep or (where is not None and where.dep) or (by is not None and by.dep)
+        kw = dict(axes=res_axes, data=False, dep=dep,
                   bins=bins if by is not None else (xb if "bin" in res_axes else 0), inf=x.inf,
-                  varlike=x.varlike, ready=ready, stage=stage, mixed=mixed)
+                  varlike=x.varlike, ready=ready, stage=stage, bugs=bugs)
         m = x.maxabs
         if op == "sum":
             lo, hi = min(0, n * x.lo), max(0, n * x.hi)
@@ -624,6 +682,8 @@ class Gen:
             e = E(None, lo, hi, "f64", exact=exact, generic=x.generic and not exact, intval=x.intval, **kw)
         elif op == "mean":
             exact = x.exact and x.intval and n * m < EXACT_SUM and not x.inf
+            if "welford-mean" in AVOID and red & self.nav_axes:
+                exact = False
             e = E(None, x.lo, x.hi, "f64", exact=exact, generic=x.generic and not exact, intval=False, **kw)
         elif op in ("var", "std"):
             span = x.hi - x.lo
@@ -689,7 +749,8 @@ class Gen:
         sy, sx = self.sy, self.sx
         cy = self.num(0, ds.extent[sy] - 1, self.chance(0.6))
         opts = [(2, lambda: self.binop("-", self.coord(sy), cy)),
-                (1, lambda: self.binop("+", self.binop("*", self.coord(sy), lit(self.r.choice([2, 3, -1]))), self.coord(sx)))]
+                (1, lambda: self.binop("+", self.binop("*", self.coord(sy), lit(self.r.choice([2, 3, -1]))),
+                                       self.coord(sx)))]
         if ds.sig_rank == 2:
             cx = self.num(0, ds.extent[sx] - 1, self.chance(0.6))
             opts.append((3, lambda: E(f"hypot({sy} - {cy.text}, {sx} - {cx.text})", 0,
@@ -731,6 +792,8 @@ class Gen:
         if self.budget < self.max_budget:
             opts.append((3, lambda: self.reduce(self.r.choice(["sum", "mean", "max", "min", "std", "count", "argmax"]),
                                                 self.frame_value(1), "sig")))
+            if self.theme == "grouped":
+                opts.append((2, lambda: self.bin_of_grouped()))
         if not opts:
             return lit(self.r.randint(1, 5))
         e = self.pick(*opts)
@@ -739,6 +802,17 @@ class Gen:
         if self.chance(0.15) and not e.bins:
             e = self.let(e, "nav")
         return e
+
+    def bin_of_grouped(self):
+        """max(sum(d, sig, by = key, bins = N), bin) and friends: a nav-kind value reduced over bins."""
+        bins = self.bins_choice
+        by = self.key("sig", bins)
+        if by is None or self.ds.nav_rank == 0:
+            return None
+        g = self.reduce(self.r.choice(["sum", "mean", "max", "count"]), self.frame_value(0), "sig", by=by, bins=bins)
+        if g is None:
+            return None
+        return self.reduce(self.r.choice(["sum", "max", "min", "argmax", "argmin", "count"]), g, "bin")
 
     def other_value(self):
         """Something to combine with frame-kind values: a literal, param, sig- or nav-kind value."""
@@ -755,39 +829,60 @@ class Gen:
 
     # ---- frame-kind values ----
 
+    def index(self, a, allow_data=True):
+        """An index expression along axis `a` (reads outside the frame or array give 0); returns
+        (text, known bugs it triggers)."""
+        ds = self.ds
+        k = self.r.choice([-2, -1, 0, 0, 1, 1, 2])
+        u = self.r.random()
+        if u < 0.1:
+            return f"{ds.extent[a] - 1} - {a}", frozenset()
+        if u < 0.17:
+            return f"{a} * 2", frozenset()
+        if u < 0.25 and self.w is not None and self.w.intval:
+            return f"{a} + i64({self.w.text}) % 3", frozenset()
+        if u < 0.3 and allow_data and ds.intval:
+            return f"i64(d) % {ds.extent[a] + 2}", frozenset()
+        if u < 0.32:
+            # far outside: i64 saturates at +-2^63
+            return self.r.choice([f"{a} - i64(1e19)", f"{a} + 1000000", "i64(-1e30)"]), frozenset()
+        if u < 0.33:
+            return self.r.choice(["i64(1e30)", f"i64(1e19) + {a}"]), frozenset({"huge-index"})
+        return (a if k == 0 else (f"{a} + {k}" if k > 0 else f"{a} - {-k}")), frozenset()
+
     def stencil(self):
         ds = self.ds
-        idx = []
+        idx, bugs = [], frozenset()
         for a in ds.sig_names:
-            k = self.r.choice([-2, -1, 0, 0, 1, 1, 2])
-            if self.chance(0.12):
-                idx.append(f"{ds.extent[a] - 1} - {a}")
-            elif self.chance(0.08):
-                idx.append(f"{a} * 2")
-            elif self.chance(0.1) and self.w is not None and self.w.intval:
-                idx.append(f"{a} + i64({self.w.text}) % 3")
-            elif self.chance(0.06) and ds.intval:
-                idx.append(f"i64(d) % {ds.extent[a] + 2}")
-            else:
-                idx.append(a if k == 0 else (f"{a} + {k}" if k > 0 else f"{a} - {-k}"))
-        if all(i == a for i, a in zip(idx, ds.sig_names)):
+            t, b = self.index(a)
+            idx.append(t)
+            bugs |= b
+        if all(i == a for i, a in zip(idx, ds.sig_names)) and self.chance(0.8):
             a = ds.sig_names[-1]
             idx[-1] = f"{a} + 1"
         lo, hi = min(ds.lo, 0), max(ds.hi, 0)
-        return E(f"d[{', '.join(idx)}]", lo, hi, dtype_typ(ds.dtype), axes=self.all_axes, data=True,
-                 generic=False, intval=ds.intval, inf=ds.has_inf)
+        e = E(f"d[{', '.join(idx)}]", lo, hi, dtype_typ(ds.dtype), axes=self.all_axes, data=True,
+              generic=False, intval=ds.intval, inf=ds.has_inf, bugs=bugs)
+        if self.w is not None and "w)" in e.text:
+            e.axes = self.all_axes
+        return e
+
+    def dark_stencil(self):
+        idx, bugs = [], frozenset()
+        for a in self.ds.sig_names:
+            t, b = self.index(a, allow_data=False)
+            idx.append(t)
+            bugs |= b
+        dk = self.dark
+        axes = self.sig_axes | (self.nav_axes if any("w)" in i for i in idx) else frozenset())
+        return E(f"dark[{', '.join(idx)}]", min(dk.lo, 0), max(dk.hi, 0), dk.typ, axes=axes, intval=dk.intval,
+                 generic=False, bugs=bugs)
 
     def atom(self):
-        ds = self.ds
         opts = [(5, self.data), (2, self.stencil)]
         if self.dark is not None:
             opts.append((1.5, lambda: self.binop(self.r.choice("-+"), self.data(), self.dark)))
-            opts.append((0.5, lambda: self.binop("-", self.data(), E(f"{self.dark.text}[{self.sy}, {self.sx} + 1]"
-                                                                    if ds.sig_rank == 2 else f"{self.dark.text}[{self.sy} + 1]",
-                                                                    min(self.dark.lo, 0), max(self.dark.hi, 0),
-                                                                    self.dark.typ, axes=self.sig_axes,
-                                                                    intval=self.dark.intval,
-                                                                    generic=False))))
+            opts.append((0.7, lambda: self.binop(self.r.choice("-+*"), self.data(), self.dark_stencil())))
         if self.w is not None:
             opts.append((1, lambda: self.binop("*", self.data(), self.w)))
         e = self.pick(*opts)
@@ -813,10 +908,13 @@ class Gen:
             (1.0, lambda: self.binop("*", sub(), self.cond("sig", 0))),
         ]
         if self.budget < self.max_budget:
+            nest = 3 if self.theme == "nested" else 1
             opts += [
-                (1.5, lambda: self.same_frame(depth)),
-                (1.0, lambda: self.next_pass(depth)),
+                (1.5 * nest, lambda: self.same_frame(depth)),
+                (1.0 * nest, lambda: self.next_pass(depth)),
             ]
+            if self.theme == "grouped":
+                opts.append((1.5, lambda: self.binop(self.r.choice("+*-"), sub(), self.grouped_value() or lit(1))))
         for _ in range(4):
             e = self.pick(*opts)
             if e is not None and e.data and e.maxabs <= LIMIT:
@@ -832,10 +930,12 @@ class Gen:
         if f == "clamp":
             lo = rnd(self.r, a.lo, (a.lo + a.hi) / 2, a.intval)
             hi = rnd(self.r, (a.lo + a.hi) / 2, a.hi, a.intval)
-            return E(f"clamp({a.text}, {fmt(lo)}, {fmt(hi)})", lo, hi, arith_type(a.typ, "wint"), **merge(a, intval=a.intval))
+            return E(f"clamp({a.text}, {fmt(lo)}, {fmt(hi)})", min(lo, hi), max(lo, hi), arith_type(a.typ, "wint"),
+                     **merge(a, intval=a.intval))
         lo = min(a.lo, b.lo) if f == "min" else max(a.lo, b.lo)
         hi = min(a.hi, b.hi) if f == "min" else max(a.hi, b.hi)
-        return E(f"{f}({a.text}, {b.text})", lo, hi, arith_type(a.typ, b.typ), **merge(a, b, intval=a.intval and b.intval))
+        return E(f"{f}({a.text}, {b.text})", lo, hi, arith_type(a.typ, b.typ),
+                 **merge(a, b, intval=a.intval and b.intval))
 
     def power(self, a):
         k = self.r.choice([2, 2, 3, 0.5, -1])
@@ -871,7 +971,8 @@ class Gen:
         form = self.r.choice(["sub", "div", "mul", "add"])
         if op == "min" and inner is x and not x.inf and where is None and spec == "sig" and form == "sub":
             # x - min(x, sig) >= 0 exactly: the same values in both stages
-            return E(f"({x.text} - {red.text})", 0, x.hi - x.lo, arith_type(x.typ, red.typ), **merge(x, red, intval=x.intval and red.intval))
+            return E(f"({x.text} - {red.text})", 0, x.hi - x.lo, arith_type(x.typ, red.typ),
+                     **merge(x, red, intval=x.intval and red.intval))
         if form == "div":
             return self.binop("/", x, self.safe_divisor(self.binop("+", red, lit(1)) or red))
         return self.binop({"sub": "-", "mul": "*", "add": "+"}[form], x, red)
@@ -911,7 +1012,8 @@ class Gen:
             return None
         op = self.r.choice(["<", "<=", ">", ">=", "==", "!="] if e.intval else ["<", ">", "<=", ">=", "!="])
         t = self.threshold(e)
-        return E(f"({e.text} {op} {t.text})", 0, 1, "bool", **merge(e, t, intval=True, exact=True, generic=False, inf=False))
+        return E(f"({e.text} {op} {t.text})", 0, 1, "bool",
+                 **merge(e, t, intval=True, exact=True, generic=False, inf=False))
 
     def cond(self, kind, depth):
         """A bool condition of the given kind: sig | nav | frame | any."""
@@ -949,13 +1051,13 @@ class Gen:
                                       axes=self.sig_axes, intval=True)))
             if self.stem:
                 ri = self.num(0, 3, self.chance(0.5))
-                opts += [(2, lambda: E(f"disk({cy.text}, {cx.text}, {r.text})", 0, 1, "bool", axes=self.sig_axes, intval=True)),
-                         (1.5, lambda: E(f"ring({cy.text}, {cx.text}, {ri.text}, {r.text})", 0, 1, "bool",
-                                         axes=self.sig_axes, intval=True)),
-                         (0.7, lambda: E(f"rect({self.r.randint(-1, 3)}, {self.r.randint(0, 3)}, {self.r.randint(1, 6)}, "
-                                         f"{self.r.randint(1, 6)})", 0, 1, "bool", axes=self.sig_axes, intval=True)),
-                         (0.4, lambda: E(f"point({self.r.randint(0, ds.extent[sy] - 1)}, {self.r.randint(0, ds.extent[sx] - 1)})",
-                                         0, 1, "bool", axes=self.sig_axes, intval=True))]
+                rect = (self.r.randint(-1, 3), self.r.randint(0, 3), self.r.randint(1, 6), self.r.randint(1, 6))
+                point = (self.r.randint(0, ds.extent[sy] - 1), self.r.randint(0, ds.extent[sx] - 1))
+                mask = lambda text: E(text, 0, 1, "bool", axes=self.sig_axes, intval=True)  # noqa: E731
+                opts += [(2, lambda: mask(f"disk({cy.text}, {cx.text}, {r.text})")),
+                         (1.5, lambda: mask(f"ring({cy.text}, {cx.text}, {ri.text}, {r.text})")),
+                         (0.7, lambda: mask(f"rect({', '.join(map(str, rect))})")),
+                         (0.4, lambda: mask(f"point({point[0]}, {point[1]})"))]
         e = self.pick(*opts)
         if e is not None and self.chance(0.3) and not e.dep:
             e = self.let(e, "mask")
@@ -966,7 +1068,8 @@ class Gen:
         opts = [(2, lambda: self.compare(self.nav_value()))]
         if ds.nav_rank > 0:
             a = self.r.choice(ds.nav_names)
-            opts.append((2, lambda: E(f"({a} != {self.r.randint(0, ds.extent[a] - 1)})", 0, 1, "bool", axes={a}, intval=True)))
+            k = self.r.randint(0, max(0, ds.extent[a] - 1))
+            opts.append((2, lambda: E(f"({a} != {k})", 0, 1, "bool", axes={a}, intval=True)))
         return self.pick(*opts)
 
     def frame_cond(self, depth):
@@ -979,11 +1082,15 @@ class Gen:
         if ds.has_nan or ds.has_inf or self.chance(0.1):
             opts.append((1.5, lambda: E("isnan(d)", 0, 1, "bool", axes=self.all_axes, data=True, intval=True)))
         if ds.intval or ds.generic:
-            opts.append((1, lambda: E(f"(d != {self.stencil().text})", 0, 1, "bool", axes=self.all_axes, data=True,
-                                      intval=True)))
+            opts.append((1, lambda: self.differs_from_neighbour()))
         if self.budget < self.max_budget and (ds.intval or ds.generic):
             opts.append((1, lambda: self.data_vs_reduction()))
         return self.pick(*opts)
+
+    def differs_from_neighbour(self):
+        s = self.stencil()
+        return E(f"(d != {s.text})", 0, 1, "bool", **merge(self.data(), s, intval=True, exact=True, generic=False,
+                                                           inf=False))
 
     def data_vs_reduction(self):
         op = self.r.choice(["mean", "max", "min", "sum"])
@@ -993,8 +1100,11 @@ class Gen:
             return None
         if op == "sum":
             red = self.binop("/", red, lit(self.r.choice([4, 16, 64])))
+            if red is None:
+                return None
         cmp = self.r.choice(["<", ">", ">=", "<="])
-        return E(f"(d {cmp} {red.text})", 0, 1, "bool", **merge(self.data(), red, intval=True, exact=True, generic=False))
+        return E(f"(d {cmp} {red.text})", 0, 1, "bool",
+                 **merge(self.data(), red, intval=True, exact=True, generic=False))
 
     # ---- grouping keys ----
 
@@ -1041,7 +1151,7 @@ class Gen:
 
     def basic_out(self):
         op = self.r.choices(REDUCTIONS, [5, 3, 2, 2, 2, 1.5, 1.5, 1, 1, 1.2, 1.2])[0]
-        x = self.frame_value(self.r.choice([0, 1, 1, 2, 2, 3]))
+        x = self.frame_value(self.r.choice([2, 3, 3, 4] if self.theme == "nested" else [0, 1, 1, 2, 2, 3]))
         if op in ("count", "any", "all") and self.chance(0.6):
             x = self.cond("frame", 1)
         spec = self.random_axes()
@@ -1062,64 +1172,137 @@ class Gen:
             e.text = e.text.replace(f"bins = {bins})", f"bins = {bins_text})")
         return e
 
+    def mask_out(self):
+        """A reduction over sig (or all) with a static mask, and sometimes a data condition too:
+        the JIT skips the columns outside every mask of a loop group."""
+        op = self.r.choices(REDUCTIONS, [5, 3, 2, 2, 2, 1.5, 1.5, 1, 1, 1.5, 1.5])[0]
+        x = self.frame_value(self.r.choice([0, 0, 1, 2]))
+        if op in ("count", "any", "all") and self.chance(0.5):
+            x = self.cond("frame", 0)
+        where = self.sig_cond(0)
+        if where is None or where.typ != "bool":
+            return None
+        if self.chance(0.3):
+            o = self.cond(self.r.choice(["frame", "nav"]), 0)
+            where = E(f"({where.text} and {o.text})", 0, 1, "bool", **merge(where, o, intval=True, exact=True,
+                                                                              generic=False))
+        spec = self.r.choice(["sig", "sig", "sig", "all", "nav", tuple(self.ds.sig_names)])
+        if spec == "nav" and self.ds.nav_rank == 0:
+            spec = "sig"
+        return self.reduce(op, x, spec, where=where)
+
+    def stats_out(self):
+        """Another statistic of the same operand, axes and condition (shared or fused states)."""
+        if self.stats_base is None:
+            x = self.frame_value(self.r.choice([0, 0, 1, 2]))
+            if self.chance(0.4) and not x.bins:
+                x = self.let(x, "frame")
+            spec = self.random_axes()
+            where = self.cond("any", 0) if self.chance(0.4) else None
+            if where is not None and self.chance(0.5) and not where.bins:
+                where = self.let(where, "mask" if not where.dep else "frame")
+            self.stats_base = (x, spec, where)
+        x, spec, where = self.stats_base
+        op = self.r.choices(REDUCTIONS, [2, 3, 1.5, 1.5, 3, 3, 1, 0.5, 0.5, 1, 1])[0]
+        return self.reduce(op, x, spec, where=where)
+
+    def grouped_value(self):
+        """A grouped reduction of the data: (.., bin)."""
+        bins = self.bins_choice
+        spec = self.r.choice(["sig", "nav"] if self.ds.nav_rank > 0 else ["sig"])
+        by = self.key(spec if self.chance(0.6) else "frame", bins)
+        if by is None:
+            return None
+        op = self.r.choice(["sum", "mean", "max", "min", "count", "std"])
+        return self.reduce(op, self.frame_value(1), spec, by=by, bins=bins)
+
+    def grouped_out(self):
+        g = self.grouped_value()
+        if g is None:
+            return None
+        f = self.r.choice(["plain", "bin", "operand", "operand", "where"])
+        if f == "plain":
+            return g
+        if f == "where":
+            # a grouped condition: the reduction keeps the bins axis
+            c = self.compare(g)
+            if c is None:
+                return None
+            return self.reduce(self.r.choice(REDUCTIONS), self.frame_value(1), self.random_axes(), where=c)
+        if f == "bin":
+            return self.reduce(self.r.choice(REDUCTIONS), g, "bin")
+        # a grouped value inside the operand of another reduction: the kernel loops over bins
+        x = self.frame_value(1)
+        y = self.binop(self.r.choice("+-*"), x, g) if self.chance(0.7) else self.binop("/", x, self.safe_divisor(g))
+        if y is None:
+            return None
+        spec = self.random_axes()
+        if self.chance(0.3):
+            spec = "all"
+        e = self.reduce(self.r.choice(["sum", "mean", "max", "min", "var", "argmax", "argmin"]), y, spec,
+                        where=self.cond("sig", 0) if self.chance(0.3) else None)
+        if e is not None and "bin" in e.axes and self.chance(0.4):
+            e2 = self.reduce(self.r.choice(["sum", "max", "argmin"]), e, "bin")
+            return e2 if e2 is not None else e
+        return e
+
     def stem_out(self):
+        """A function of the stem module (STEM.md) of the data or of a non-negative operand."""
         ds = self.ds
         sy, sx = self.sy, self.sx
         cy = self.num(0, ds.extent[sy] - 1, self.chance(0.5), 0.4)
         cx = self.num(0, ds.extent[sx] - 1, self.chance(0.5), 0.4)
         r = self.num(1, max(ds.extent[sy], ds.extent[sx]) / 2 + 1, self.chance(0.5), 0.4)
         ri = self.num(0, 2, True)
-        pos = self.data() if ds.lo >= 0 and not ds.has_inf else E(f"(abs(d) + 1)", 1, ds.maxabs + 1 if hasattr(ds, "maxabs") else max(abs(ds.lo), abs(ds.hi)) + 1, "f64",
-                                                                    axes=self.all_axes, data=True, generic=ds.generic, intval=ds.intval)
+        # centre of mass and friends of non-negative values (a denominator near 0 is ill-conditioned)
+        pos = self.data()
+        if ds.lo < 0 or ds.has_inf:
+            pos = E("(abs(d) + 1)", 1, max(abs(ds.lo), abs(ds.hi)) + 1, "f64", axes=self.all_axes, data=True,
+                    generic=ds.generic, intval=ds.intval)
         if self.chance(0.3):
             f = self.frame_value(1)
-            if f.lo >= 0 and not f.inf:
+            if f.lo >= 0 and not f.inf and not f.bins:
                 pos = f
-        dx = pos.text
-        nav = frozenset(self.nav_axes)
-        gen_ = pos.generic
+        x, m = pos.text, pos.hi
+        area = ds.extent[sy] * ds.extent[sx]
+        nav = self.nav_axes
+
+        def res(text, lo, hi, axes=nav, **kw):
+            kw.setdefault("exact", False)
+            kw.setdefault("generic", pos.generic)
+            kw.setdefault("bugs", pos.bugs)
+            return E(text, lo, hi, "f64", axes=axes, dep=True, **kw)
+
+        com = f"{cy.text}, {cx.text}, {r.text}"
         which = self.r.choice(["disk", "ring", "com", "com", "fem", "logsum", "profile", "pick", "field", "corrected"])
-        m = pos.hi
-        if which == "disk":
-            return E(f"sum({dx}, sig, where = disk({cy.text}, {cx.text}, {r.text}))", 0, m * ds.extent[sy] * ds.extent[sx],
-                     "f64", axes=nav, dep=True, exact=False, generic=gen_)
         if which == "ring":
-            return E(f"sum({dx}, sig, where = ring({cy.text}, {cx.text}, {ri.text}, {r.text}))", 0,
-                     m * ds.extent[sy] * ds.extent[sx], "f64", axes=nav, dep=True, exact=False, generic=gen_)
+            return res(f"sum({x}, sig, where = ring({cy.text}, {cx.text}, {ri.text}, {r.text}))", 0, m * area)
         if which == "com":
-            f = self.r.choice(["com_y", "com_x"])
-            return E(f"{f}({dx}, {cy.text}, {cx.text}, {r.text})", -100, 100, "f64", axes=nav, dep=True, exact=False,
-                     generic=gen_)
+            return res(f"{self.r.choice(['com_y', 'com_x'])}({x}, {com})", -area, area)
         if which == "field":
-            rot = self.r.choice([0, 30, -45.5, 90])
-            flip = self.r.choice(["true", "false", "1", "0"])
-            f = self.r.choice(["field_y", "field_x"])
-            inner = f"com_y({dx}, {cy.text}, {cx.text}, {r.text}), com_x({dx}, {cy.text}, {cx.text}, {r.text})"
+            inner = f"com_y({x}, {com}), com_x({x}, {com})"
             if self.chance(0.5):
-                return E(f"{f}({inner}, {fmt(rot)}, {flip})", -200, 200, "f64", axes=nav, dep=True, exact=False,
-                         generic=gen_)
-            return E(f"magnitude({inner})", 0, 200, "f64", axes=nav, dep=True, exact=False, generic=gen_)
+                rot, flip = self.r.choice([0, 30, -45.5, 90]), self.r.choice(["true", "false", "1", "0"])
+                return res(f"{self.r.choice(['field_y', 'field_x'])}({inner}, {fmt(rot)}, {flip})", -2 * area, 2 * area)
+            return res(f"magnitude({inner})", 0, 2 * area)
         if which == "fem":
-            return E(f"fem({dx}, {cy.text}, {cx.text}, {ri.text}, {r.text})", 0, m, "f64", axes=nav, dep=True,
-                     exact=False, generic=gen_, varlike=True)
+            return res(f"fem({x}, {cy.text}, {cx.text}, {ri.text}, {r.text})", 0, m, varlike=True)
         if which == "logsum" and ds.nav_rank > 0:
-            return E(f"logsum({dx})", 0, 50 * max(1, int(np.prod(ds.nav))), "f64", axes=self.sig_axes, dep=True,
-                     exact=False, generic=gen_)
+            return res(f"logsum({x})", 0, (math.log1p(m) + 1) * max(1, int(np.prod(ds.nav))), axes=self.sig_axes)
         if which == "profile":
             nb = self.r.randint(1, 12)
             self.budget += 1
-            return E(f"radial_profile({dx}, {cy.text}, {cx.text}, {nb})", 0, m, "f64", axes=nav | {"bin"}, dep=True,
-                     exact=False, generic=gen_, bins=nb)
+            return res(f"radial_profile({x}, {cy.text}, {cx.text}, {nb})", 0, m, axes=nav | {"bin"}, bins=nb)
         if which == "pick" and ds.nav_rank >= 2:
-            y = self.r.randint(0, ds.nav[-2] - 1)
-            x = self.r.randint(0, ds.nav[-1] - 1)
-            return E(f"pick(d, {y}, {x})", min(ds.lo, 0), max(ds.hi, 0), dtype_typ(ds.dtype), axes=self.sig_axes, dep=True)
+            y = self.r.randint(0, max(0, ds.nav[-2] - 1))
+            x = self.r.randint(0, max(0, ds.nav[-1] - 1))
+            return E(f"pick(d, {y}, {x})", min(ds.lo, 0), max(ds.hi, 0), dtype_typ(ds.dtype), axes=self.sig_axes,
+                     dep=True)
         if which == "corrected" and self.dark is not None:
-            g = self.w.text if self.w is not None and self.chance(0.5) else "0.5"
-            return E(f"sum(corrected(d, {self.dark.text}, {g}), sig)", -LIMIT, LIMIT, "f64", axes=nav, dep=True,
-                     exact=False, generic=ds.generic)
-        return E(f"sum({dx}, sig, where = disk({cy.text}, {cx.text}, {r.text}))", 0, m * ds.extent[sy] * ds.extent[sx],
-                 "f64", axes=nav, dep=True, exact=False, generic=gen_)
+            g, gm = (self.w.text, self.w.maxabs) if self.w is not None and self.chance(0.5) else ("0.5", 0.5)
+            hi = (max(abs(ds.lo), abs(ds.hi)) + self.dark.maxabs) * gm * area
+            return res(f"sum(corrected(d, {self.dark.text}, {g}), sig)", -hi, hi, generic=ds.generic, bugs=frozenset())
+        return res(f"sum({x}, sig, where = disk({com}))", 0, m * area)
 
     def result_out(self):
         """Arithmetic on earlier results (and reductions of results)."""
@@ -1157,7 +1340,7 @@ class Gen:
         x = self.data() if self.chance(0.6) else self.frame_value(1)
         if op in ("count", "any", "all") and self.chance(0.5):
             x = self.cond("frame", 0)
-        spec = self.r.choice(["nav", "nav", "all", tuple(self.r.sample(self.ds.nav_names, 1)) + (self.ds.sig_names[0],)])
+        spec = self.r.choice(["nav", "nav", "all", (self.r.choice(self.ds.nav_names), self.ds.sig_names[0])])
         where = self.cond("any", 0) if self.chance(0.3) else None
         by, bins = None, 0
         if self.chance(0.2) and spec == "nav" and not x.bins:
@@ -1172,7 +1355,7 @@ class Gen:
             e = maker()
             if e is None or e.data or e.maxabs > LIMIT * 1e3:
                 continue
-            if e.mixed and "mixed-pass" in AVOID:
+            if e.bugs & AVOID:
                 continue
             if self.ds.nav_rank > 0 and e.axes >= self.all_axes:
                 continue
@@ -1209,11 +1392,13 @@ class Gen:
         if ds.nav_rank > 0 and r.random() < 0.3:
             dt = r.choice(["f64", "i32", "u8", "f32"])
             vals, f = make_values(r, self.np, dt, ds.nav, False)
-            vals = np.nan_to_num(vals.astype(np.float64) % 13, nan=1.0).astype(NP_DTYPES[dt])
+            with np.errstate(invalid="ignore"):
+                vals = np.nan_to_num(vals.astype(np.float64) % 13, nan=1.0).astype(NP_DTYPES[dt])
             np.save(os.path.join(d, "w.npy"), vals)
             p.lines.append(f"input w[{', '.join(ds.nav_names)}]")
             p.bindings.append("w=w.npy")
-            self.w = E("w", float(vals.min()), float(vals.max()), dtype_typ(dt), axes=self.nav_axes, exact=True,
+            lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 0.0)
+            self.w = E("w", lo, hi, dtype_typ(dt), axes=self.nav_axes, exact=True,
                        generic=False, intval=f["intval"] or dt not in ("f32", "f64"))
             if dt in ("f32", "f64"):
                 self.w.intval = bool(np.all(vals == np.round(vals)))
@@ -1230,7 +1415,7 @@ class Gen:
             return
         opts = []
         for a in ds.nav_names:
-            k = self.r.randint(0, ds.extent[a] - 1)
+            k = self.r.randint(0, max(0, ds.extent[a] - 1))
             opts.append(f"{a} != {k}")
             opts.append(f"{a} >= {k}")
         opts.append(f"({' + '.join(ds.nav_names)}) % 3 != 1")
@@ -1242,7 +1427,7 @@ class Gen:
         self.roi = True
         if self.r.random() < 0.2:
             a = self.r.choice(ds.nav_names)
-            self.p.lines.append(f"roi {a} != {self.r.randint(0, ds.extent[a] - 1)}")
+            self.p.lines.append(f"roi {a} != {self.r.randint(0, max(0, ds.extent[a] - 1))}")
 
     def generate(self, d):
         ds, p = self.ds, self.p
@@ -1257,6 +1442,8 @@ class Gen:
         self.arrays(d)
         self.roi_stmt()
         n_out = self.r.randint(2, 3) if self.big else self.r.randint(2, 6)
+        if self.theme in ("masks", "stats"):
+            n_out += 2
         k = 0
         for i in range(n_out):
             if self.big:
@@ -1265,12 +1452,24 @@ class Gen:
                 makers = [(6, self.basic_out), (0.8, self.result_out)]
                 if self.stem:
                     makers.append((2, self.stem_out))
+                if self.theme == "masks":
+                    makers.append((20, self.mask_out))
+                elif self.theme == "stats":
+                    makers.append((20, self.stats_out))
+                elif self.theme == "grouped":
+                    makers.append((14, self.grouped_out))
             maker = self.r.choices([m[1] for m in makers], [m[0] for m in makers])[0]
             if self.out(f"o{k}", maker):
                 k += 1
         if not p.outs:
             self.p.lines.append("out o0 = sum(d)")
             self.p.outs["o0"] = E("sum(d)", -LIMIT, LIMIT, "f64", dep=True, exact=False)
+        # params of candidates that were thrown away
+        used = " ".join(l for l in p.lines if not l.startswith("param "))
+        unused = {s.split()[1] for s in p.lines
+                  if s.startswith("param ") and not re.search(rf"\b{s.split()[1]}\b", used)}
+        p.lines = [s for s in p.lines if not (s.startswith("param ") and s.split()[1] in unused)]
+        p.sets = [s for s in p.sets if s.split("=")[0] not in unused]
         return p
 
 
@@ -1298,7 +1497,8 @@ def compare_results(name, got, want, e):
     gn, wn = np.isnan(g), np.isnan(w)
     if (gn != wn).any():
         i = tuple(int(v) for v in np.argwhere(gn != wn)[0]) if g.ndim else ()
-        return f"{name}: NaN positions differ ({int(gn.sum())} in jit, {int(wn.sum())} in interp), first at {i}: jit {g[i]!r} interp {w[i]!r}"
+        return (f"{name}: NaN positions differ ({int(gn.sum())} in jit, {int(wn.sum())} in interp), first at {i}: "
+                f"jit {g[i]!r} interp {w[i]!r}")
     gi, wi = np.isinf(g), np.isinf(w)
     if (gi != wi).any() or (g[wi] != w[wi]).any():
         bad = (gi != wi) | (wi & (g != w))
@@ -1306,8 +1506,9 @@ def compare_results(name, got, want, e):
         return f"{name}: infinities differ, first at {i}: jit {g[i]!r} interp {w[i]!r}"
     rtol, atol = tolerance(e)
     fin = ~wn & ~wi
-    err = np.abs(g - w)
-    bad = fin & (err > rtol * np.abs(w) + atol)
+    with np.errstate(invalid="ignore"):
+        err = np.abs(g - w)
+        bad = fin & (err > rtol * np.abs(w) + atol)
     if bad.any():
         i = tuple(int(v) for v in np.argwhere(bad)[0]) if g.ndim else ()
         return (f"{name}: {int(bad.sum())} of {g.size} values outside rtol {rtol:g} atol {atol:.3g}, first at {i}: "
@@ -1340,7 +1541,7 @@ def build_case(case, d):
     prog = g.generate(d)
     with open(os.path.join(d, "script.tem"), "w") as f:
         f.write(f"# differential case {case.index} of seed {case.seed}: nav {ds.nav} sig {ds.sig} {ds.dtype} "
-                f"({ds.storage}), {ds.partitions} partition(s)\n")
+                f"({ds.storage}), {ds.partitions} partition(s), theme {g.theme}\n")
         f.write("\n".join(prog.lines) + "\n")
     args = ["run", "script.tem", f"d={spec}"] + prog.bindings + flags
     for s in prog.sets:
@@ -1359,7 +1560,7 @@ def run_case(tem, case, d, all_threads):
     runs = [("interp", ["--engine", "interp"])] + [(f"jit{t}", ["--engine", "jit", "--threads", str(t)])
                                                    for t in threads]
     with open(os.path.join(d, "run.sh"), "w") as f:
-        f.write("#!/bin/sh\n# reproduces differential case %d of seed %d (run in this directory)\n" % (case.index, case.seed))
+        f.write(f"#!/bin/sh\n# reproduces differential case {case.index} of seed {case.seed} (run in this directory)\n")
         f.write(f"TEM=${{TEM:-{shlex.quote(tem)}}}\n")
         for name, extra in runs:
             f.write("\"$TEM\" " + " ".join(shlex.quote(a) for a in args + extra + ["-o", name + "/"]) + "\n")
@@ -1369,19 +1570,31 @@ def run_case(tem, case, d, all_threads):
         shutil.rmtree(os.path.join(d, name), ignore_errors=True)
         rc, out, err, _ = run([tem] + args + extra + ["-o", name + "/"], d)
         outcome[name] = (rc, err.strip())
+    def status(rc, err):
+        if rc is None:
+            return err
+        if rc < 0:
+            try:
+                return f"crashed ({signal.Signals(-rc).name})"
+            except ValueError:
+                return f"killed by signal {-rc}"
+        return f"exit status {rc}" + (f" ({err.splitlines()[-1]})" if err and rc else "")
+
     rc_i, err_i = outcome["interp"]
     for name, _ in runs[1:]:
         rc, err = outcome[name]
         if rc != rc_i:
-            problems.append(f"{name} exit status {rc} ({err.splitlines()[-1] if err else ''}) but interp {rc_i} "
-                            f"({err_i.splitlines()[-1] if err_i else ''})")
+            problems.append(f"{name} {status(rc, err)} but interp {status(rc_i, err_i)}")
     if rc_i != 0:
         if not problems:
-            problems.append(f"both engines failed (status {rc_i}): {err_i.splitlines()[0] if err_i else ''} "
-                            f"[generator produced an invalid script?]")
-        return problems, time.monotonic() - t0, threads
+            if rc_i is not None and rc_i > 0:
+                problems.append(f"both engines rejected the script: {err_i.splitlines()[0] if err_i else ''} "
+                                f"[a generator bug]")
+            else:
+                problems.append(f"both engines: {status(rc_i, err_i)}")
+        return problems, time.monotonic() - t0, threads, prog
     if problems:
-        return problems, time.monotonic() - t0, threads
+        return problems, time.monotonic() - t0, threads, prog
 
     def files(sub):
         p = os.path.join(d, sub)
@@ -1395,7 +1608,7 @@ def run_case(tem, case, d, all_threads):
         if files(name) != want:
             problems.append(f"{name} wrote {files(name)}, interp {want}")
     if problems:
-        return problems, time.monotonic() - t0, threads
+        return problems, time.monotonic() - t0, threads, prog
     for f in want:
         n = f[:-4]
         a_i = np.load(os.path.join(d, "interp", f))
@@ -1414,7 +1627,7 @@ def run_case(tem, case, d, all_threads):
                 else:
                     detail = f"{a_t.dtype}{a_t.shape} vs {a_j.dtype}{a_j.shape}"
                 problems.append(f"{n}: {name} differs from jit1 ({detail})")
-    return problems, time.monotonic() - t0, threads
+    return problems, time.monotonic() - t0, threads, prog
 
 
 def main(argv=None):
@@ -1425,6 +1638,8 @@ def main(argv=None):
     ap.add_argument("--first", type=int, default=0, help="index of the first case")
     ap.add_argument("--only", default="", help="run only these case indices (comma-separated)")
     ap.add_argument("--keep", default="", help="keep every case directory under KEEP")
+    ap.add_argument("--work", default="", help="run the cases under WORK (default: a temporary directory); "
+                    "the directories of failing cases stay there")
     ap.add_argument("--jobs", type=int, default=0, help="cases run at once (default: the number of cores)")
     ap.add_argument("--big", type=int, default=70, help="about one case in BIG has several partitions (0: none)")
     ap.add_argument("--all-threads", action="store_true",
@@ -1442,8 +1657,11 @@ def main(argv=None):
     indices = ([int(v) for v in args.only.split(",") if v] if args.only
                else list(range(args.first, args.first + args.cases)))
     jobs = args.jobs or os.cpu_count() or 1
-    root = os.path.abspath(args.keep) if args.keep else tempfile.mkdtemp(prefix="tem-differential-")
-    os.makedirs(root, exist_ok=True)
+    if args.keep or args.work:
+        root = os.path.abspath(args.keep or args.work)
+        os.makedirs(root, exist_ok=True)
+    else:
+        root = tempfile.mkdtemp(prefix="tem-differential-")
     t_start = time.monotonic()
 
     def one(i):
@@ -1451,31 +1669,34 @@ def main(argv=None):
         d = os.path.join(root, f"case{i}")
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
+        prog = None
         try:
-            problems, secs, threads = run_case(tem, case, d, args.all_threads)
+            problems, secs, threads, prog = run_case(tem, case, d, args.all_threads)
         except Exception as ex:  # noqa: BLE001  (a generator crash is a failure too)
             import traceback
             problems, secs, threads = [f"generator error: {ex!r}\n{traceback.format_exc()}"], 0.0, []
-        return i, case, d, problems, secs, threads
+        return i, case, d, problems, secs, threads, prog
 
     results = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         for res in pool.map(one, indices):
             results.append(res)
-            i, case, d, problems, secs, threads = res
+            i, case, d, problems, secs, threads, _ = res
             if args.verbose:
                 print(f"case {i}: {'FAIL' if problems else 'ok'} {secs:.2f} s threads {threads} "
                       f"{'big' if case.big else ''}", flush=True)
     failed = 0
     kept_failures = []
-    for i, case, d, problems, secs, threads in results:
+    for i, case, d, problems, secs, threads, prog in results:
         if not problems:
             if not args.keep:
                 shutil.rmtree(d, ignore_errors=True)
             continue
         failed += 1
         kept_failures.append(d)
-        print(f"FAIL case {i} (seed {args.seed}): {problems[0]}  [dir {d}; reproduce: "
+        tags = sorted(set(prog.bugs).union(*(e.bugs for e in prog.outs.values()))) if prog else []
+        known = f" [outputs that may trigger known bugs: {', '.join(tags)}]" if tags else ""
+        print(f"FAIL case {i} (seed {args.seed}): {problems[0]}{known}  [dir {d}; reproduce: "
               f"{sys.executable} {os.path.abspath(__file__)} --tem {tem} --seed {args.seed} --only {i} "
               f"--big {args.big} --keep DIR, or sh {d}/run.sh]")
         for p in problems[1:]:
@@ -1484,7 +1705,7 @@ def main(argv=None):
         if os.path.exists(script):
             for line in open(script).read().splitlines():
                 print(f"    | {line}")
-    if not args.keep and not failed:
+    if not args.keep and not args.work and not failed:
         shutil.rmtree(root, ignore_errors=True)
     secs = time.monotonic() - t_start
     print(f"{len(results) - failed} passed, {failed} failed ({secs:.1f} s, seed {args.seed}"
