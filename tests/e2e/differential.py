@@ -87,19 +87,10 @@ LIMIT = 1e12                   # largest magnitude an intermediate value may rea
 EXACT_SUM = 2.0 ** 52          # integer sums below this are exact in any order
 TIMEOUT = 300
 
-# Known tem bugs the generator steers around (--known-bugs=generate produces them anyway):
-#   mixed-pass  a value that reads the data directly and uses a same-frame reduction, combined
-#               with a value of a later pass: `sum(d + sum(d, sig) + sum(d))` (compiler/plan.cpp
-#               combine() forgets that the first operand reads the data)
-#   partial-nav a pass reduction over some of the nav axes only, `mean(d, (ry))`: the JIT keeps
-#               one element count per frame (commit bee287a), so mean/var/std/min/max of the
-#               kept nav cells are wrong
-#   welford-mean a mean over nav beside a var/std of the same values is read from Welford's state
-#               (commit 1854e8f), so the mean of integers is no longer exact: with
-#               `var(d, nav)` in the script, `count(d > mean(d, nav), nav)` differs from NumPy
-#   huge-index  an index that is a constant >= 2^63 (`d[i64(1e30), qx]`, likewise for arrays): the JIT's
-#               fptosi of it is poison, the result NaN instead of the 0 of a read outside the frame
-KNOWN_BUGS = {"mixed-pass", "partial-nav", "welford-mean", "huge-index"}
+# Known tem bugs the generator steers around (--known-bugs=generate produces them anyway).
+# Each found so far is fixed and has a regression test in tests/lit/regression/:
+# mixed-pass, partial-nav, welford-mean, huge-index.
+KNOWN_BUGS: set = set()   # all four found so far are fixed (tests/lit/regression/)
 AVOID = set(KNOWN_BUGS)
 
 REDUCTIONS = ["sum", "mean", "min", "max", "var", "std", "count", "any", "all", "argmin", "argmax"]
