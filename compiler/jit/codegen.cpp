@@ -62,7 +62,21 @@ std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage
         for (const ir::NodeRef& a : r->args) space |= a->axes;
         if (r->has_by) space &= ~ir::kBinBit;
         space &= ~p.nav_axes();
-        auto it = std::find_if(groups.begin(), groups.end(), [&](const LoopGroup& g) { return g.space == space; });
+        // The bins axis of one grouped value is not that of another: same
+        // axes, same bins extent, or a loop of its own.
+        auto bins = [](const Node& n) -> int64_t {
+            if (n.has_by) {
+                for (const ir::NodeRef& a : n.args)
+                    if (a->axes & ir::kBinBit) return a->bins;
+                return 0;
+            }
+            for (const ir::NodeRef& a : n.args)
+                if (a->axes & ir::kBinBit) return a->bins;
+            return 0;
+        };
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const LoopGroup& g) {
+            return g.space == space && (!(space & ir::kBinBit) || bins(*g.reductions.front()) == bins(*r));
+        });
         if (it == groups.end()) groups.push_back(LoopGroup{space, {r}, -1});
         else it->reductions.push_back(r);
     }
