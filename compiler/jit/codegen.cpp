@@ -505,7 +505,6 @@ private:
 
     /// Updates reduction `r` with the element at the current coordinates.
     void update(const Node& r) {
-        if (!frame_local(r) && !s_.state_slot.count(&r)) return;  // derived from another state (a mean from a var)
         llvm::Value* take = b_.getTrue();
         if (r.has_where) take = truthy(gen(**r.where()));
         AxisSet cell_axes = frame_local(r) ? (r.axes & ~nav_) : r.axes;

@@ -77,9 +77,6 @@ protected:
                     spec.frame_result_slot[r] = static_cast<int>(frame_results.size());
                     frame_results.push_back(m->values.data());
                     mats_[r->id] = std::move(m);
-                } else if (const Node* v = variance_of_same(pp, *r)) {
-                    // mean(e) beside var(e)/std(e): Welford's state already holds the mean.
-                    mean_from_[r] = v;
                 } else {
                     spec.state_slot[r] = static_cast<int>(nav_reducing.size());
                     nav_reducing.push_back(r);
@@ -176,15 +173,7 @@ protected:
             auto m = layout(*r, r->axes);
             for (size_t k = 0; k < global[i].size(); ++k) m->values[k] = acc_finalize(r->rop, global[i][k], r->type);
             mats_[r->id] = std::move(m);
-            for (const auto& [mean, var] : mean_from_) {
-                if (var != r) continue;
-                auto mm = layout(*mean, mean->axes);
-                for (size_t k = 0; k < global[i].size(); ++k)
-                    mm->values[k] = global[i][k].n > 0 ? global[i][k].a : std::numeric_limits<double>::quiet_NaN();
-                mats_[mean->id] = std::move(mm);
-            }
         }
-        mean_from_.clear();
         report_.run_seconds += seconds_since(t1);
     }
 
@@ -239,21 +228,6 @@ private:
             spec.leaves.push_back(LeafLayout{});
             leaves.push_back(p_.arrays[i].values ? p_.arrays[i].values->data() : nullptr);
         }
-    }
-
-    /// For a nav-reducing mean, a var or std of the same operand, axes and
-    /// where in this pass (whose state's `a` is that mean), or null.
-    const Node* variance_of_same(const PassPlan& pp, const Node& mean) const {
-        // Welford's mean of integers is not exact: only float means share it.
-        if (mean.rop != ir::ReduceOp::Mean || mean.has_by || !dtype_is_float(mean.operand()->type)) return nullptr;
-        for (const Stage& st : pp.stages)
-            for (const Node* r : st.reductions)
-                if ((r->rop == ir::ReduceOp::Var || r->rop == ir::ReduceOp::Std) && !r->has_by &&
-                    r->operand().get() == mean.operand().get() && r->reduce_axes == mean.reduce_axes &&
-                    r->has_where == mean.has_where && (!r->has_where || r->where()->get() == mean.where()->get()) &&
-                    !plan_.in_pass.at(r).frame_local)
-                    return r;
-        return nullptr;
     }
 
     /// The conjuncts of a `where` that are complete before the pass and vary
@@ -322,7 +296,6 @@ private:
         leaves.push_back(reinterpret_cast<const double*>(bounds.data()));
     }
 
-    std::unordered_map<const Node*, const Node*> mean_from_;  // mean -> the var/std holding it
     std::deque<std::vector<uint8_t>> byte_leaves_;
     std::deque<std::vector<int64_t>> bound_leaves_;
     const EngineOptions& opts_;

@@ -90,16 +90,9 @@ TIMEOUT = 300
 # Known tem bugs the generator steers around (--known-bugs=generate produces them anyway);
 # the generator tags the values that would trigger them, and a failing case names them.
 # Fixed, with regression tests in tests/lit/regression/: mixed-pass, partial-nav,
-# welford-mean (integer means), huge-index. Open:
-#   bin-group    two reductions of one stage that loop over `bin` with different bins counts
-#                share one loop whose extent is the first one's: with
-#                `out x = max(sum(d, sig, by = qx % 1, bins = 1), bin)`, the bins 1 and 2 of
-#                `out m = sum(sum(d, sig, by = qx % 3, bins = 3), nav)` stay 0 (in the other
-#                order, the 1-bin argmin reads past its array)
-#   welford-inf  a float mean over nav beside a var/std of the same values is Welford's mean,
-#                which is NaN where the data hold an infinity: `mean(d, nav)` of [1, -inf, 2, 3]
-#                is NaN beside `std(d, nav)`, -inf alone
-KNOWN_BUGS = {"bin-group", "welford-inf"}
+# welford-mean (integer means), huge-index, bin-group (reductions of one stage looping over
+# bins of different counts), welford-inf (a mean beside a var no longer reads Welford's state).
+KNOWN_BUGS: set = set()
 AVOID = set(KNOWN_BUGS)
 
 REDUCTIONS = ["sum", "mean", "min", "max", "var", "std", "count", "any", "all", "argmin", "argmax"]
