@@ -45,7 +45,14 @@ public:
 
 protected:
     void run_pass(const PassPlan& pp) override {
-        if (!ds_ || ds_->frame_stride() <= 0) {
+        bool big_frame_state = false;
+        for (const Stage& st : pp.stages)
+            for (const Node* r : st.reductions)
+                if (plan_.in_pass.at(r).frame_local && reduction_cells(p_, *r, true) > kMaxFrameCells)
+                    big_frame_state = true;
+        // Per-frame states live on the kernel's stack; very many cells per
+        // frame (bins = 1000000) would overflow it: the reference loop runs them.
+        if (!ds_ || ds_->frame_stride() <= 0 || big_frame_state) {
             // Frames that are not evenly spaced: the reference loop reads them.
             Evaluator::run_pass(pp);
             return;
@@ -298,6 +305,7 @@ private:
 
     std::deque<std::vector<uint8_t>> byte_leaves_;
     std::deque<std::vector<int64_t>> bound_leaves_;
+    static constexpr int64_t kMaxFrameCells = 16384;  // 3 x 8 bytes x 16384 = 384 KiB of stack
     const EngineOptions& opts_;
     EngineReport& report_;
     std::unique_ptr<Jit> jit_;
