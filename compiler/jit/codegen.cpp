@@ -55,6 +55,13 @@ bool uniform_count(const ir::Program& p, const ir::Node& r) {
     return !r.has_where && !r.has_by && (r.reduce_axes & ~nav) == 0 && (r.axes & nav) == 0;
 }
 
+/// The bins extent of the first grouped argument of `n` (0 when none is).
+static int64_t operand_bins(const Node& n) {
+    for (const ir::NodeRef& a : n.args)
+        if (a->axes & ir::kBinBit) return a->bins;
+    return 0;
+}
+
 std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage) {
     std::vector<LoopGroup> groups;
     for (const Node* r : stage.reductions) {
@@ -64,18 +71,9 @@ std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage
         space &= ~p.nav_axes();
         // The bins axis of one grouped value is not that of another: same
         // axes, same bins extent, or a loop of its own.
-        auto bins = [](const Node& n) -> int64_t {
-            if (n.has_by) {
-                for (const ir::NodeRef& a : n.args)
-                    if (a->axes & ir::kBinBit) return a->bins;
-                return 0;
-            }
-            for (const ir::NodeRef& a : n.args)
-                if (a->axes & ir::kBinBit) return a->bins;
-            return 0;
-        };
         auto it = std::find_if(groups.begin(), groups.end(), [&](const LoopGroup& g) {
-            return g.space == space && (!(space & ir::kBinBit) || bins(*g.reductions.front()) == bins(*r));
+            return g.space == space &&
+                   (!(space & ir::kBinBit) || operand_bins(*g.reductions.front()) == operand_bins(*r));
         });
         if (it == groups.end()) groups.push_back(LoopGroup{space, {r}, -1});
         else it->reductions.push_back(r);
@@ -209,12 +207,7 @@ private:
         b_.SetInsertPoint(exit);
     }
 
-    int64_t bins_of(const Node& n) const {
-        if (n.axes & ir::kBinBit) return n.bins;
-        for (const ir::NodeRef& a : n.args)
-            if (a->axes & ir::kBinBit) return a->bins;
-        return 0;
-    }
+    int64_t bins_of(const Node& n) const { return (n.axes & ir::kBinBit) ? n.bins : operand_bins(n); }
 
     Layout layout(const Node& n, AxisSet axes) const {
         Layout l;
