@@ -362,7 +362,10 @@ protected:
         for (auto& st : stages)
             for (Running& run : st)
                 if (run.frame_local) mats_[run.node->id] = std::make_unique<Materialized>(*run.result);
-        for (const rt::Partition& part : rt::make_partitions(frames, frame_bytes)) {
+        std::vector<std::byte> decoded;  // one frame of a format that is not mapped
+        if (ds_ && !ds_->mapped()) decoded.resize(static_cast<size_t>(frame_bytes));
+        int64_t block = ds_ ? ds_->block_frames() : 1;
+        for (const rt::Partition& part : rt::make_partitions(frames, frame_bytes, rt::kPartitionBytes, block)) {
             for (auto& st : stages)
                 for (Running& run : st)
                     if (!run.frame_local) run.partition.assign(run.global.size(), acc_init(run.node->rop));
@@ -374,7 +377,14 @@ protected:
                     rest /= nav_shape[i];
                 }
                 if (!in_roi(env)) continue;
-                env.frame = ds_ ? ds_->frame(f) : nullptr;
+                if (!ds_) {
+                    env.frame = nullptr;
+                } else if (ds_->mapped()) {
+                    env.frame = ds_->frame(f);
+                } else {
+                    ds_->read_frames(f, 1, decoded.data());
+                    env.frame = decoded.data();
+                }
                 for (auto& st : stages) {
                     for (Running& run : st) run_frame(run, env);
                     for (Running& run : st)

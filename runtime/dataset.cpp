@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/dataset.h"
 
+#include "runtime/formats/formats.h"
 #include "runtime/mmap_file.h"
 #include "runtime/npy_dataset.h"
 #include "runtime/raw_dataset.h"
@@ -27,7 +28,7 @@ namespace {
 
 /// A dataset spec split into its reader, file and options.
 struct ParsedSpec {
-    std::string scheme; ///< "raw", "npy" or "" (detect)
+    std::string scheme; ///< a reader name (kFormats) or "" (detect)
     std::string path;
     OpenOptions options;
 };
@@ -98,12 +99,15 @@ void apply_spec_option(const std::string& path, std::string_view key, std::strin
     }
 }
 
-/// Splits "raw:FILE?k=v&k=v" / "npy:FILE" / "FILE". Only the known reader
+/// Reader names a spec may start with ("mib:scan.mib").
+constexpr const char* kFormats[] = {"raw", "npy", "mib", "empad", "blo", "tvips", "mrc", "ser", "dm", "hdf5"};
+
+/// Splits "raw:FILE?k=v&k=v" / "mib:FILE" / "FILE". Only the known reader
 /// prefixes are recognised, so a plain file name may contain ':' and '?'.
 ParsedSpec parse_spec(const std::string& spec) {
     ParsedSpec parsed;
     std::string rest = spec;
-    for (const char* scheme : {"raw", "npy"}) {
+    for (const char* scheme : kFormats) {
         std::string prefix = std::string(scheme) + ":";
         if (spec.rfind(prefix, 0) == 0) {
             parsed.scheme = scheme;
@@ -111,8 +115,10 @@ ParsedSpec parse_spec(const std::string& spec) {
             break;
         }
     }
-    if (parsed.scheme.empty()) {
-        parsed.path = spec;
+    if (parsed.scheme != "raw" && parsed.scheme != "npy") {
+        // Only raw and npy specs take options; other names may hold '?'.
+        parsed.path = rest;
+        if (parsed.path.empty()) throw data_error(spec, "the dataset spec names no file");
         return parsed;
     }
     size_t q = rest.rfind('?');
@@ -245,18 +251,76 @@ double load_element(const std::byte* p, DType dtype, bool big_endian) {
     return 0.0;
 }
 
+namespace {
+
+/// Splits "FILE.h5:/inner/path" when FILE.h5 exists; otherwise the whole
+/// spec is the path.
+std::pair<std::string, std::string> split_hdf5_path(const std::string& spec) {
+    for (size_t colon = spec.find(":/"); colon != std::string::npos; colon = spec.find(":/", colon + 1)) {
+        std::string file = spec.substr(0, colon);
+        struct stat st {};
+        if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return {file, spec.substr(colon + 1)};
+    }
+    return {spec, ""};
+}
+
+/// The reader for a file, by content, then by extension; "" when unknown.
+std::string detect_format(const std::string& path) {
+    std::string head = read_file_head(path, 4096);
+    if (has_npy_magic(head)) return "npy";
+    if (has_hdf5_signature(head)) return "hdf5";
+    if (looks_like_mib(head)) return "mib";
+    if (looks_like_blo(head)) return "blo";
+    if (looks_like_ser(head)) return "ser";
+    if (looks_like_dm(head)) return "dm";
+    if (looks_like_mrc(head)) return "mrc";
+    if (looks_like_empad(head)) return "empad";
+    if (looks_like_tvips(head) && has_extension(path, ".tvips")) return "tvips";
+    // Extensions: the reader then explains what is wrong with the header.
+    static const std::pair<const char*, const char*> kExtensions[] = {
+        {".npy", "npy"},   {".mib", "mib"},     {".hdr", "mib"},  {".blo", "blo"},  {".ser", "ser"},
+        {".dm3", "dm"},    {".dm4", "dm"},      {".mrc", "mrc"},  {".mrcs", "mrc"}, {".tvips", "tvips"},
+        {".xml", "empad"}, {".h5", "hdf5"},     {".hdf5", "hdf5"}, {".emd", "hdf5"}, {".hspy", "hdf5"},
+        {".nxs", "hdf5"},  {".cxi", "hdf5"}};
+    for (const auto& [ext, format] : kExtensions)
+        if (has_extension(path, ext)) return format;
+    return "";
+}
+
+std::unique_ptr<Dataset> open_format(const std::string& format, const std::string& spec_path,
+                                     const OpenOptions& options) {
+    if (format == "raw") return open_raw(spec_path, options);
+    if (format == "hdf5") {
+        auto [file, inner] = split_hdf5_path(spec_path);
+        return open_hdf5(file, inner, options);
+    }
+    if (format == "npy") return open_npy(spec_path, options);
+    if (format == "mib") return open_mib(spec_path, options);
+    if (format == "empad") return open_empad(spec_path, options);
+    if (format == "blo") return open_blo(spec_path, options);
+    if (format == "tvips") return open_tvips(spec_path, options);
+    if (format == "mrc") return open_mrc(spec_path, options);
+    if (format == "ser") return open_ser(spec_path, options);
+    if (format == "dm") return open_dm(spec_path, options);
+    throw DataError(spec_path + ": error: internal: unknown reader '" + format + "'");
+}
+
+} // namespace
+
 /// Picks the reader:
-///   1. an explicit "raw:" or "npy:" prefix;
-///   2. the NumPy magic at the start of the file;
-///   3. the extension ".npy" (the npy reader then reports the bad header);
-///   4. raw, when any raw geometry option was given;
-///   5. otherwise an error asking for the geometry.
+///   1. an explicit "FORMAT:" prefix ("raw:", "mib:", "hdf5:", ...);
+///   2. "FILE.h5:/inner/path" names a dataset inside an HDF5 file;
+///   3. the file's content (magic bytes, header text);
+///   4. its extension (the reader then reports what is wrong with the header);
+///   5. raw, when any raw geometry option was given;
+///   6. otherwise an error asking for the geometry.
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const OpenOptions& options) {
     ParsedSpec parsed = parse_spec(spec);
     OpenOptions merged = merge_options(parsed.options, options);
-    if (parsed.scheme == "raw") return open_raw(parsed.path, merged);
-    if (parsed.scheme == "npy") return open_npy(parsed.path, merged);
+    if (!parsed.scheme.empty()) return open_format(parsed.scheme, parsed.path, merged);
 
+    auto [file, inner] = split_hdf5_path(parsed.path);
+    if (!inner.empty()) return open_hdf5(file, inner, merged);
     const std::string& path = parsed.path;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
@@ -266,11 +330,53 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const OpenOptions
                 "; geometry options need the raw: prefix, as in raw:FILE?nav=..&sig=..&dtype=..";
         throw data_error(path, message);
     }
-    std::string head = read_file_head(path, 8);
-    if (has_npy_magic(head) || has_extension(path, ".npy")) return open_npy(path, merged);
-    if (merged.nav || merged.sig || merged.dtype) return open_raw(path, merged);
-    throw data_error(path, "unknown data format; for a raw file give its geometry as "
-                           "raw:FILE?nav=..&sig=..&dtype=.. or with --nav/--sig/--dtype");
+    std::string format = detect_format(path);
+    // Raw geometry flags on an unrecognised file mean raw data.
+    if (format.empty() && (merged.nav || merged.sig || merged.dtype)) format = "raw";
+    if (format.empty())
+        throw data_error(path, "unknown data format; for a raw file give its geometry as "
+                               "raw:FILE?nav=..&sig=..&dtype=.. or with --nav/--sig/--dtype");
+    return open_format(format, path, merged);
+}
+
+void Dataset::read_frames(int64_t first, int64_t count, std::byte* out) const {
+    const size_t elem = dtype_size(dtype_);
+    const bool swap = big_endian_ != (std::endian::native == std::endian::big) && elem > 1;
+    const int64_t elems = frame_elems();
+    const size_t axes = sig_shape_.size();
+    const bool contiguous = sig_strides_ == contiguous_strides(sig_shape_, static_cast<int64_t>(elem));
+    std::vector<int64_t> index(axes, 0);
+    for (int64_t f = first; f < first + count; ++f) {
+        const std::byte* base = frame(f);
+        if (contiguous) {
+            std::memcpy(out, base, static_cast<size_t>(elems) * elem);
+        } else {
+            // Walk the sig axes in C order through the strides.
+            std::fill(index.begin(), index.end(), 0);
+            for (int64_t e = 0; e < elems; ++e) {
+                int64_t offset = 0;
+                for (size_t a = 0; a < axes; ++a) offset += index[a] * sig_strides_[a];
+                std::memcpy(out + e * static_cast<int64_t>(elem), base + offset, elem);
+                for (size_t a = axes; a-- > 0;) {
+                    if (++index[a] < sig_shape_[a]) break;
+                    index[a] = 0;
+                }
+            }
+        }
+        if (swap)
+            for (int64_t e = 0; e < elems; ++e) std::reverse(out + e * elem, out + (e + 1) * elem);
+        out += static_cast<size_t>(elems) * elem;
+    }
+}
+
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& extents, int64_t elem_bytes) {
+    std::vector<int64_t> strides(extents.size(), 0);
+    int64_t stride = elem_bytes;
+    for (size_t a = extents.size(); a-- > 0;) {
+        strides[a] = stride;
+        stride *= extents[a];
+    }
+    return strides;
 }
 
 Array read_array(const std::string& spec, const OpenOptions& options) {
@@ -279,29 +385,18 @@ Array read_array(const std::string& spec, const OpenOptions& options) {
     array.shape = ds->nav_shape();
     array.shape.insert(array.shape.end(), ds->sig_shape().begin(), ds->sig_shape().end());
     array.dtype = ds->dtype();
-    int64_t frames = ds->num_frames();
-    int64_t elems = ds->frame_elems();
     auto total = checked_product(array.shape);
     if (!total)
         throw data_error(ds->path(), "array " + format_shape(array.shape) + " is too large");
     array.values.resize(static_cast<size_t>(*total));
-    std::vector<int64_t> index(ds->sig_shape().size(), 0);
+    const int64_t elems = ds->frame_elems();
+    const size_t elem = dtype_size(ds->dtype());
+    std::vector<std::byte> frame(static_cast<size_t>(elems) * elem);
     size_t out = 0;
-    for (int64_t frame_idx = 0; frame_idx < frames; ++frame_idx) {
-        const std::byte* base = ds->frame(frame_idx);
-        // Walk the sig axes in C order through the strides, so that any
-        // layout a reader reports is honoured.
-        std::fill(index.begin(), index.end(), 0);
-        for (int64_t elem_idx = 0; elem_idx < elems; ++elem_idx) {
-            int64_t byte_offset = 0;
-            for (size_t axis_idx = 0; axis_idx < index.size(); ++axis_idx)
-                byte_offset += index[axis_idx] * ds->sig_strides()[axis_idx];
-            array.values[out++] = load_element(base + byte_offset, ds->dtype(), ds->big_endian());
-            for (size_t axis_idx = index.size(); axis_idx-- > 0;) {
-                if (++index[axis_idx] < ds->sig_shape()[axis_idx]) break;
-                index[axis_idx] = 0;
-            }
-        }
+    for (int64_t frame_idx = 0; frame_idx < ds->num_frames(); ++frame_idx) {
+        ds->read_frames(frame_idx, 1, frame.data());
+        for (int64_t e = 0; e < elems; ++e)
+            array.values[out++] = load_element(frame.data() + e * elem, ds->dtype(), false);
     }
     return array;
 }

@@ -62,15 +62,32 @@ public:
     int64_t num_frames() const;       ///< product of nav_shape (1 when it is empty)
     int64_t frame_elems() const;      ///< product of sig_shape
 
+    /// True when the stored elements are in memory (an mmapped file) and
+    /// frame() points at them; false for formats that must be decoded
+    /// (bit-packed or compressed), which only read_frames() can deliver.
+    bool mapped() const { return mapped_; }
+
     /// Pointer to element (0, 0, ...) of frame `index`; valid while the
     /// dataset lives. Element `s` of the frame (sig multi-index) lives at
-    /// frame(index) + sum(s[k] * sig_strides()[k]).
+    /// frame(index) + sum(s[k] * sig_strides()[k]). Only when mapped().
     virtual const std::byte* frame(int64_t index) const = 0;
-    /// Byte strides between neighbouring elements along each sig axis.
+    /// Byte strides between neighbouring elements along each sig axis (of
+    /// the mapped file, or of read_frames' output when not mapped()).
     const std::vector<int64_t>& sig_strides() const { return sig_strides_; }
     /// Byte distance between consecutive frames, or 0 when frames are not
-    /// evenly spaced (then only frame() is valid).
+    /// evenly spaced or not mapped (then frame() or read_frames() is needed).
     int64_t frame_stride() const { return frame_stride_; }
+
+    /// Copies or decodes frames [first, first + count) into `out`:
+    /// count * frame_elems() elements of dtype(), C order, native byte order.
+    /// The default gathers mapped frames through their strides; decoding
+    /// readers override it. Thread-safe. Throws DataError for corrupt data.
+    virtual void read_frames(int64_t first, int64_t count, std::byte* out) const;
+
+    /// Frames that are stored (or compressed) together, such as the frames of
+    /// one HDF5 chunk: partitions start at multiples of it so that no block
+    /// is decoded twice. 1 for mapped formats.
+    virtual int64_t block_frames() const { return 1; }
 
     /// Hints the kernel is about to read frames [first, first+count) in order
     /// (madvise sequential / willneed); a no-op where it does not apply.
@@ -89,12 +106,14 @@ protected:
     int64_t frame_stride_ = 0;
     DType dtype_ = DType::F32;
     bool big_endian_ = false;
+    bool mapped_ = true;
     std::string path_, format_;
 };
 
 /// Opens a dataset from a user spec: "raw:FILE?nav=4,4&sig=8,8&dtype=u16",
-/// "npy:FILE", or a plain path whose format is chosen by content (NumPy magic)
-/// then extension. Options from flags are merged with those in the spec (the
+/// "FORMAT:FILE" (npy, mib, empad, blo, tvips, ser, mrc, dm, hdf5), an HDF5
+/// "FILE.h5:/path/to/dataset", or a plain path whose format is chosen by
+/// content (magic bytes, header text) then extension. Options from flags are merged with those in the spec (the
 /// spec wins). Throws DataError for every user mistake.
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const OpenOptions& options = {});
 
@@ -107,6 +126,10 @@ struct Array {
     std::vector<double> values;
 };
 Array read_array(const std::string& spec, const OpenOptions& options = {});
+
+/// C-order byte strides of a contiguous array of `extents` elements of
+/// `elem_bytes` bytes each.
+std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& extents, int64_t elem_bytes);
 
 /// Formats extents as "(4, 4)"; one axis is "(16)", none is "()".
 std::string format_shape(const std::vector<int64_t>& extents);

@@ -12,9 +12,21 @@
 namespace tem::rt {
 
 std::vector<Partition> make_partitions(int64_t num_frames, int64_t frame_bytes,
-                                       int64_t target_bytes) {
+                                       int64_t target_bytes, int64_t block_frames) {
     std::vector<Partition> parts;
     if (num_frames <= 0) return parts;
+    if (block_frames > 1) {
+        // Deal whole blocks, then trim the last partition to the frames.
+        int64_t blocks = (num_frames + block_frames - 1) / block_frames;
+        std::vector<Partition> block_parts =
+            make_partitions(blocks, std::max<int64_t>(frame_bytes, 1) * block_frames, target_bytes);
+        for (Partition p : block_parts) {
+            p.first *= block_frames;
+            p.count = std::min(p.count * block_frames, num_frames - p.first);
+            parts.push_back(p);
+        }
+        return parts;
+    }
     frame_bytes = std::max<int64_t>(frame_bytes, 1);
     target_bytes = std::max<int64_t>(target_bytes, 1);
     int64_t frames_per_part = std::max<int64_t>(1, target_bytes / frame_bytes);

@@ -28,8 +28,11 @@ inline constexpr int64_t kPartitionBytes = int64_t{16} << 20;
 /// `target_bytes` of data each, in order, covering every frame once. Sizes
 /// differ by at most one frame; every partition has at least one frame (a
 /// frame larger than the target is a partition of its own). No frames gives
-/// no partitions. Depends only on its arguments.
+/// no partitions. Depends only on its arguments. With `block_frames` > 1,
+/// every partition but the last starts and ends at a multiple of it (the
+/// frames of one compressed chunk stay in one partition).
 std::vector<Partition> make_partitions(int64_t num_frames, int64_t frame_bytes,
-                                       int64_t target_bytes = kPartitionBytes);
+                                       int64_t target_bytes = kPartitionBytes,
+                                       int64_t block_frames = 1);
 
 } // namespace tem::rt

@@ -100,6 +100,10 @@ public:
         (void)jit;
     }
 
+    // The generated code reads KernelArgs as 8-byte words by field index.
+    static_assert(offsetof(KernelArgs, states) == 6 * 8 && offsetof(KernelArgs, base_frame) == 7 * 8 &&
+                  offsetof(KernelArgs, frames_done) == 8 * 8);
+
     llvm::Function* run(const std::string& name, const Jit& jit) {
         auto* fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_}, false);
         fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
@@ -118,6 +122,8 @@ public:
         llvm::Value* leaves = field(4, ptr_, "leaves");
         llvm::Value* results = field(5, ptr_, "frame_results");
         llvm::Value* states = field(6, ptr_, "states");
+        base_frame_ = field(7, i64_, "base_frame");
+        llvm::Value* frames_before = field(8, f64_, "frames_done");
         auto slot_ptr = [&](llvm::Value* table, int i) {
             return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, i));
         };
@@ -135,7 +141,7 @@ public:
                         frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(cells));
                 }
         frames_done_ = b_.CreateAlloca(f64_);
-        b_.CreateStore(cf(0), frames_done_);
+        b_.CreateStore(frames_before, frames_done_);
         llvm::Value* end = b_.CreateAdd(first, count);
         llvm::BasicBlock* body_entry = llvm::BasicBlock::Create(ctx_, "frames", fn_);
         llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "done", fn_);
@@ -643,7 +649,8 @@ private:
             coord_[a] = b_.CreateURem(rest, ext);
             rest = b_.CreateUDiv(rest, ext);
         }
-        frame_ = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_, b_.CreateMul(f, b_.getInt64(s_.frame_stride)));
+        frame_ = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_, 
+                                     b_.CreateMul(b_.CreateSub(f, base_frame_), b_.getInt64(s_.frame_stride)));
         n_frame_ = b_.CreateLoad(f64_, frames_done_);
         inv_frame_ = b_.CreateFDiv(cf(1), b_.CreateFAdd(n_frame_, cf(1)));
         memo_.emplace_back();
@@ -707,6 +714,7 @@ private:
     llvm::Function* fn_ = nullptr;
     llvm::BasicBlock* entry_ = nullptr;
     llvm::Value* base_ = nullptr;
+    llvm::Value* base_frame_ = nullptr;
     llvm::Value* roi_ = nullptr;
     llvm::Value* frame_ = nullptr;
     llvm::Value* bounds_ = nullptr;

@@ -29,6 +29,8 @@ struct KernelArgs {
     const double* const* leaves = nullptr;  ///< materialised arrays, by leaf slot
     double* const* frame_results = nullptr; ///< results of frame-local reductions, by slot
     double* const* states = nullptr;        ///< SoA states (a | b | n) of nav-reducing reductions, by slot
+    int64_t base_frame = 0;                 ///< the frame `base` points at (frame f is at base + (f - base_frame) * stride)
+    double frames_done = 0;                 ///< frames already accumulated into `states` by earlier calls
 };
 
 /// A materialised array the kernel reads: values over `axes` (dataset axes in

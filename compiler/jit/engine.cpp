@@ -52,8 +52,7 @@ protected:
                     big_frame_state = true;
         // Per-frame states live on the kernel's stack; very many cells per
         // frame (bins = 1000000) would overflow it: the reference loop runs them.
-        if (!ds_ || ds_->frame_stride() <= 0 || big_frame_state) {
-            // Frames that are not evenly spaced: the reference loop reads them.
+        if (!ds_ || big_frame_state) {
             Evaluator::run_pass(pp);
             return;
         }
@@ -63,9 +62,14 @@ protected:
         spec.plan = &plan_;
         spec.pass = &pp;
         spec.dtype = ds_->dtype();
+        // Three ways to reach the frames: evenly spaced in a mapping (one
+        // call per partition), mapped but unevenly spaced (one call per
+        // frame, still zero-copy), or decoded into a buffer per tile.
+        const bool even = ds_->mapped() && ds_->frame_stride() > 0;
+        int64_t frame_bytes = ds_->frame_elems() * static_cast<int64_t>(dtype_size(ds_->dtype()));
         spec.big_endian = ds_->big_endian();
         spec.sig_strides = ds_->sig_strides();
-        spec.frame_stride = ds_->frame_stride();
+        spec.frame_stride = even ? ds_->frame_stride() : frame_bytes;
         std::vector<const double*> leaves;
         collect_leaves(pp, spec, leaves);
         for (const Stage& st : pp.stages) {
@@ -106,21 +110,27 @@ protected:
             cells.push_back(reduction_cells(p_, *r, false));
             global.emplace_back(static_cast<size_t>(cells.back()), acc_init(r->rop));
         }
-        int64_t frame_bytes = ds_->frame_elems() * static_cast<int64_t>(dtype_size(ds_->dtype()));
-        std::vector<rt::Partition> parts = rt::make_partitions(ds_->num_frames(), frame_bytes);
+        std::vector<rt::Partition> parts =
+            rt::make_partitions(ds_->num_frames(), frame_bytes, rt::kPartitionBytes, ds_->block_frames());
         int threads = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::thread::hardware_concurrency());
         threads = std::max(1, std::min<int>(threads, static_cast<int>(parts.size())));
         report_.threads = std::max(report_.threads, threads);
         std::mutex mu;
         std::condition_variable cv;
         size_t next = 0, merged = 0;
-        const uint8_t* base = reinterpret_cast<const uint8_t*>(ds_->frame(0));
+        const uint8_t* base = even ? reinterpret_cast<const uint8_t*>(ds_->frame(0)) : nullptr;
+        // Decoded frames go through a per-thread buffer of about 1 MiB (whole
+        // blocks), small enough to stay in the L2 cache.
+        int64_t block = std::max<int64_t>(1, ds_->block_frames());
+        int64_t tile_frames = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(frame_bytes, 1));
+        tile_frames = (tile_frames + block - 1) / block * block;
         const uint8_t* roi = roi_.empty() ? nullptr : roi_.data();
         std::exception_ptr failure;
         auto worker = [&]() {
             try {
                 std::vector<std::vector<double>> states(nav_reducing.size());
                 std::vector<double*> state_ptrs(nav_reducing.size());
+                std::vector<std::byte> buffer;
                 while (true) {
                     size_t part;
                     {
@@ -135,19 +145,53 @@ protected:
                         state_ptrs[i] = states[i].data();
                     }
                     KernelArgs args;
-                    args.base = base;
-                    args.first = parts[part].first;
-                    args.count = parts[part].count;
                     args.roi = roi;
                     args.leaves = leaves.data();
                     args.frame_results = frame_results.data();
                     args.states = state_ptrs.data();
-                    ds_->advise_sequential(args.first, args.count);
-                    kernel(&args);
+                    const rt::Partition& pa = parts[part];
+                    double done = 0;  // frames accumulated so far (uniform counts, Welford)
+                    auto call = [&](const uint8_t* b, int64_t first, int64_t count) {
+                        args.base = b;
+                        args.base_frame = first;
+                        args.first = first;
+                        args.count = count;
+                        args.frames_done = done;
+                        kernel(&args);
+                        for (int64_t f = first; f < first + count; ++f) done += roi == nullptr || roi[f] != 0;
+                    };
+                    if (even) {
+                        ds_->advise_sequential(pa.first, pa.count);
+                        args.base = base;
+                        args.base_frame = 0;
+                        args.first = pa.first;
+                        args.count = pa.count;
+                        args.frames_done = 0;
+                        kernel(&args);
+                        for (int64_t f = pa.first; f < pa.first + pa.count; ++f) done += roi == nullptr || roi[f] != 0;
+                    } else if (ds_->mapped()) {
+                        for (int64_t f = pa.first; f < pa.first + pa.count; ++f)
+                            if (roi == nullptr || roi[f] != 0)
+                                call(reinterpret_cast<const uint8_t*>(ds_->frame(f)), f, 1);
+                    } else {
+                        buffer.resize(static_cast<size_t>(tile_frames * frame_bytes));
+                        for (int64_t t = pa.first; t < pa.first + pa.count; t += tile_frames) {
+                            int64_t end = std::min(t + tile_frames, pa.first + pa.count);
+                            // Only runs of frames inside the roi are decoded.
+                            for (int64_t f = t; f < end;) {
+                                if (roi != nullptr && roi[f] == 0) {
+                                    ++f;
+                                    continue;
+                                }
+                                int64_t g = f;
+                                while (g < end && (roi == nullptr || roi[g] != 0)) ++g;
+                                ds_->read_frames(f, g - f, buffer.data());
+                                call(reinterpret_cast<const uint8_t*>(buffer.data()), f, g - f);
+                                f = g;
+                            }
+                        }
+                    }
                     // Uniform counts: every cell saw each processed frame once.
-                    double done = 0;
-                    for (int64_t f = args.first; f < args.first + args.count; ++f)
-                        done += roi == nullptr || roi[f] != 0;
                     for (size_t i = 0; i < nav_reducing.size(); ++i)
                         if (uniform_count(p_, *nav_reducing[i]))
                             std::fill(states[i].begin() + 2 * cells[i], states[i].end(), done);

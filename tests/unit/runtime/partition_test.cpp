@@ -65,4 +65,21 @@ TEST(Partitions, DependOnlyOnTheData) {
 }
 
 } // namespace
+TEST(Partitions, BlocksStayWhole) {
+    // Chunks of 4 frames (an HDF5 chunk of 4 scan rows): every partition but
+    // the last starts and ends on a block boundary, and all frames are covered.
+    for (int64_t frames : {1, 3, 4, 5, 1000, 1001, 4099}) {
+        auto parts = make_partitions(frames, 1 << 20, 16 << 20, 4);
+        int64_t next = 0;
+        for (size_t i = 0; i < parts.size(); ++i) {
+            EXPECT_EQ(parts[i].first, next);
+            EXPECT_EQ(parts[i].first % 4, 0);
+            if (i + 1 < parts.size()) EXPECT_EQ(parts[i].count % 4, 0);
+            EXPECT_GT(parts[i].count, 0);
+            next += parts[i].count;
+        }
+        EXPECT_EQ(next, frames);
+    }
+}
+
 } // namespace tem::rt
