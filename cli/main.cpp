@@ -30,6 +30,7 @@ namespace {
 /// Options shared by the subcommands that open data.
 struct DataFlags {
     std::string nav, sig, dtype;
+    std::optional<int64_t> skip_frames;
     std::vector<std::string> sets;
     std::string out;
     std::string engine = "jit";
@@ -41,6 +42,9 @@ struct DataFlags {
         app->add_option("--nav", nav, "nav shape of a raw file (or a re-shape of a flat scan), e.g. 256,256");
         app->add_option("--sig", sig, "sig shape of a raw file, e.g. 128,128");
         app->add_option("--dtype", dtype, "element type of a raw file: u8 u16 u32 u64 i8 i16 i32 i64 f32 f64");
+        app->add_option("--skip-frames", skip_frames,
+                        "scan position i reads stored frame i+N: N > 0 skips N junk frames at the start, N < 0 "
+                        "inserts -N missing (zero) frames; positions past the stored frames read as zeros");
     }
     void add_run(CLI::App* app) {
         add_geometry(app);
@@ -73,6 +77,7 @@ rt::OpenOptions open_options(const DataFlags& f) {
     rt::OpenOptions o;
     if (!f.nav.empty()) o.nav = parse_shape("--nav", f.nav);
     if (!f.sig.empty()) o.sig = parse_shape("--sig", f.sig);
+    o.skip_frames = f.skip_frames;
     if (!f.dtype.empty()) {
         o.dtype = parse_dtype(f.dtype);
         if (!o.dtype) throw rt::DataError("--dtype " + f.dtype + ": error: unknown element type; expected one of u8 u16 u32 u64 i8 i16 i32 i64 f32 f64");

@@ -305,6 +305,88 @@ std::unique_ptr<Dataset> open_format(const std::string& format, const std::strin
     throw DataError(spec_path + ": error: internal: unknown reader '" + format + "'");
 }
 
+/// A dataset seen through --skip-frames: position i is stored frame i + skip,
+/// or a frame of zeros where that does not exist.
+class SkippedDataset final : public Dataset {
+public:
+    SkippedDataset(std::unique_ptr<Dataset> inner, int64_t skip, std::vector<int64_t> nav)
+        : inner_(std::move(inner)), skip_(skip) {
+        nav_shape_ = std::move(nav);
+        sig_shape_ = inner_->sig_shape();
+        sig_strides_ = inner_->sig_strides();
+        dtype_ = inner_->dtype();
+        big_endian_ = inner_->big_endian();
+        mapped_ = inner_->mapped();
+        path_ = inner_->path();
+        format_ = inner_->format();
+        // Zeros covering the span of one frame through its strides.
+        int64_t span = static_cast<int64_t>(dtype_size(dtype_));
+        for (size_t a = 0; a < sig_shape_.size(); ++a) span += (sig_shape_[a] - 1) * sig_strides_[a];
+        zeros_.assign(static_cast<size_t>(span), std::byte{0});
+        // Evenly spaced when every position has a stored frame.
+        bool complete = skip_ >= 0 && skip_ + num_frames() <= inner_->num_frames();
+        frame_stride_ = complete ? inner_->frame_stride() : 0;
+    }
+
+    const std::byte* frame(int64_t index) const override {
+        int64_t j = index + skip_;
+        if (j < 0 || j >= inner_->num_frames()) return zeros_.data();
+        return inner_->frame(j);
+    }
+
+    void read_frames(int64_t first, int64_t count, std::byte* out) const override {
+        const size_t bytes = static_cast<size_t>(frame_elems()) * dtype_size(dtype_);
+        for (int64_t f = first; f < first + count;) {
+            int64_t j = f + skip_;
+            if (j < 0 || j >= inner_->num_frames()) {
+                std::memset(out, 0, bytes);
+                out += bytes;
+                ++f;
+                continue;
+            }
+            // The longest run of stored frames goes to the reader at once.
+            int64_t n = std::min(first + count - f, inner_->num_frames() - j);
+            inner_->read_frames(j, n, out);
+            out += bytes * static_cast<size_t>(n);
+            f += n;
+        }
+    }
+
+    int64_t block_frames() const override { return inner_->block_frames(); }
+
+    void advise_sequential(int64_t first, int64_t count) const override {
+        int64_t a = std::max<int64_t>(0, first + skip_);
+        int64_t b = std::min(inner_->num_frames(), first + count + skip_);
+        if (b > a) inner_->advise_sequential(a, b - a);
+    }
+
+    std::vector<std::pair<std::string, std::string>> info() const override {
+        auto rows = inner_->info();
+        rows.emplace_back("skip frames", std::to_string(skip_) + " (stored frames: " +
+                                             std::to_string(inner_->num_frames()) + ")");
+        return rows;
+    }
+
+private:
+    std::unique_ptr<Dataset> inner_;
+    int64_t skip_;
+    std::vector<std::byte> zeros_;
+};
+
+/// Applies --skip-frames: the reader opens the stored frames as they are,
+/// then the scan (of --nav positions, or as many as stored) is laid over them.
+std::unique_ptr<Dataset> apply_skip(std::unique_ptr<Dataset> ds, const OpenOptions& options) {
+    int64_t skip = *options.skip_frames;
+    std::vector<int64_t> nav = options.nav ? *options.nav : ds->nav_shape();
+    auto frames = checked_product(nav);
+    if (!frames || *frames <= 0) throw data_error(ds->path(), "--nav " + format_shape(nav) + " has no positions");
+    if (skip >= ds->num_frames() || -skip >= *frames)
+        throw data_error(ds->path(), "--skip-frames " + std::to_string(skip) + " leaves no stored frame in the scan (" +
+                                         std::to_string(ds->num_frames()) + " stored frames, " +
+                                         std::to_string(*frames) + " scan positions)");
+    return std::make_unique<SkippedDataset>(std::move(ds), skip, std::move(nav));
+}
+
 } // namespace
 
 /// Picks the reader:
@@ -315,6 +397,13 @@ std::unique_ptr<Dataset> open_format(const std::string& format, const std::strin
 ///   5. raw, when any raw geometry option was given;
 ///   6. otherwise an error asking for the geometry.
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const OpenOptions& options) {
+    if (options.skip_frames) {
+        // The reader sees the stored frames; the scan shape applies after.
+        OpenOptions stored = options;
+        stored.skip_frames.reset();
+        if (!spec.starts_with("raw:") && !(options.sig && options.dtype)) stored.nav.reset();
+        return apply_skip(open_dataset(spec, stored), options);
+    }
     ParsedSpec parsed = parse_spec(spec);
     OpenOptions merged = merge_options(parsed.options, options);
     if (!parsed.scheme.empty()) return open_format(parsed.scheme, parsed.path, merged);

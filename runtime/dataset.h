@@ -42,6 +42,10 @@ struct OpenOptions {
     std::optional<DType> dtype;
     std::optional<int64_t> offset;     ///< bytes before the first element (raw)
     std::optional<bool> big_endian;    ///< byte order of stored elements (raw)
+    /// Scan position i reads stored frame i + skip_frames; positions whose
+    /// stored frame does not exist (before the first or after the last) read
+    /// as zeros. The nav shape is `nav` or the stored one.
+    std::optional<int64_t> skip_frames;
 };
 
 /// One opened dataset. Frames are numbered 0 .. num_frames()-1 in C order of
