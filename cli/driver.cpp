@@ -137,7 +137,7 @@ void print_diagnostics(const Compilation& c) {
 }
 
 std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, ExecuteReport& report) {
-    if (!options.jit) return compiler::interpret(*c.program, *c.plan, c.dataset.get());
+    if (!options.jit) return compiler::interpret(*c.program, *c.plan, c.dataset.get(), &report.frames_read);
     compiler::EngineOptions eo;
     eo.threads = options.threads;
     eo.emit_llvm = options.emit_llvm;
@@ -146,6 +146,7 @@ std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, E
     report.compile_seconds = er.compile_seconds;
     report.run_seconds = er.run_seconds;
     report.threads = er.threads;
+    report.frames_read = er.frames_read;
     report.llvm_text = std::move(er.llvm_text);
     return results;
 }

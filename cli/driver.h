@@ -66,6 +66,7 @@ struct ExecuteOptions {
 struct ExecuteReport {
     double compile_seconds = 0, run_seconds = 0;
     int threads = 1;
+    int64_t frames_read = 0;  ///< frames the passes read (summed over passes)
     std::string llvm_text;
 };
 

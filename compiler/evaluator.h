@@ -32,6 +32,7 @@
 #include "runtime/partition.h"
 #include "runtime/writers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -64,6 +65,9 @@ public:
             sig_strides_ = ds_->sig_strides();
         }
     }
+
+    /// Frames read by the passes so far (a frame read by two passes counts twice).
+    int64_t frames_read() const { return frames_read_; }
 
     std::vector<rt::Result> run() {
         compute_roi();
@@ -309,6 +313,70 @@ protected:
         for_each_point(axes, shape, env, [&](Env& e) { roi_[i++] = eval(*p_.roi, e) != 0 ? 1 : 0; });
     }
 
+    /// The frames pass `pp` reads (1 per frame, C order of nav; empty = all):
+    /// the roi, narrowed when every reduction of the pass reduces nav axes
+    /// and its `where` has conditions on nav-kind values known before the
+    /// pass (`sum(d, nav, where = ry == 3 and rx == 5)` reads one frame).
+    /// A frame those conditions exclude would add nothing to any reduction.
+    std::vector<uint8_t> pass_frames(const PassPlan& pp) {
+        std::vector<uint8_t> keep = narrowed_frames(pp);
+        int64_t n = ds_ ? ds_->num_frames() : 0;
+        if (!keep.empty()) n = std::count(keep.begin(), keep.end(), uint8_t{1});
+        frames_read_ += n;
+        return keep;
+    }
+
+    std::vector<uint8_t> narrowed_frames(const PassPlan& pp) {
+        std::vector<std::vector<const Node*>> filters;
+        for (const Stage& st : pp.stages)
+            for (const Node* r : st.reductions) {
+                if (plan_.in_pass.at(r).frame_local || !r->has_where) return roi_;
+                std::vector<const Node*> conditions;
+                nav_conditions(**r->where(), pp, conditions);
+                if (conditions.empty()) return roi_;
+                filters.push_back(std::move(conditions));
+            }
+        std::vector<int> axes;
+        std::vector<int64_t> shape;
+        for (size_t i = 0; i < p_.axes.size(); ++i)
+            if (p_.axes[i].nav) {
+                axes.push_back(static_cast<int>(i));
+                shape.push_back(p_.axes[i].extent);
+            }
+        int64_t frames = 1;
+        for (int64_t s : shape) frames *= s;
+        std::vector<uint8_t> keep(static_cast<size_t>(frames), 0);
+        Env env;
+        size_t f = 0;
+        for_each_point(axes, shape, env, [&](Env& e) {
+            bool any = roi_.empty() || roi_[f] != 0;
+            if (any) {
+                any = false;
+                for (const auto& conditions : filters) {
+                    bool all = true;
+                    for (const Node* c : conditions) all = all && eval(*c, e) != 0;
+                    any = any || all;
+                }
+            }
+            keep[f++] = any ? 1 : 0;
+        });
+        return keep;
+    }
+
+    /// The conjuncts of `n` (split at `and`) that are nav-kind and known
+    /// before pass `pp`.
+    void nav_conditions(const Node& n, const PassPlan& pp, std::vector<const Node*>& out) const {
+        if (n.op == ir::Op::And) {
+            nav_conditions(*n.args[0], pp, out);
+            nav_conditions(*n.args[1], pp, out);
+            return;
+        }
+        if ((n.axes & ~nav_) != 0 || nav_ == 0) return;
+        const Avail& a = plan_.avail.at(&n);
+        bool in_this_pass = a.data || a.local_stage == Avail::kDataLocal || (a.local_stage >= 0 && a.ready == pp.index);
+        if (!in_this_pass && a.ready <= pp.index) out.push_back(&n);
+    }
+
     struct Running {
         const Node* node;
         std::unique_ptr<Materialized> result;   // over node axes
@@ -362,6 +430,7 @@ protected:
         for (auto& st : stages)
             for (Running& run : st)
                 if (run.frame_local) mats_[run.node->id] = std::make_unique<Materialized>(*run.result);
+        const std::vector<uint8_t> keep = pass_frames(pp);
         std::vector<std::byte> decoded;  // one frame of a format that is not mapped
         if (ds_ && !ds_->mapped()) decoded.resize(static_cast<size_t>(frame_bytes));
         int64_t block = ds_ ? ds_->block_frames() : 1;
@@ -376,7 +445,7 @@ protected:
                     env.coord[nav_axes[i]] = rest % nav_shape[i];
                     rest /= nav_shape[i];
                 }
-                if (!in_roi(env)) continue;
+                if (!keep.empty() && keep[static_cast<size_t>(f)] == 0) continue;
                 if (!ds_) {
                     env.frame = nullptr;
                 } else if (ds_->mapped()) {
@@ -464,6 +533,7 @@ protected:
     const rt::Dataset* ds_;
     std::vector<std::unique_ptr<Materialized>> mats_;  // by node id
     std::vector<uint8_t> roi_;                        // per frame, C order of nav
+    int64_t frames_read_ = 0;                         // frames the passes read, summed over passes
     std::vector<int64_t> sig_strides_;
     AxisSet nav_ = 0;
 };

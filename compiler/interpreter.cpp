@@ -10,9 +10,12 @@
 
 namespace tem::compiler {
 
-std::vector<rt::Result> interpret(const ir::Program& program, const Plan& plan, const rt::Dataset* dataset) {
+std::vector<rt::Result> interpret(const ir::Program& program, const Plan& plan, const rt::Dataset* dataset,
+                                  int64_t* frames_read) {
     Evaluator interp(program, plan, dataset);
-    return interp.run();
+    std::vector<rt::Result> results = interp.run();
+    if (frames_read) *frames_read = interp.frames_read();
+    return results;
 }
 
 } // namespace tem::compiler

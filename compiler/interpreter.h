@@ -20,7 +20,8 @@ namespace tem::compiler {
 /// Runs every pass of `plan` over `dataset` (may be null when the plan has
 /// no pass and the program reads no data) and returns the outputs in program
 /// order. Single-threaded; partitions are processed and merged in order.
+/// `frames_read`, when given, receives the number of frames the passes read.
 std::vector<rt::Result> interpret(const ir::Program& program, const Plan& plan,
-                                  const rt::Dataset* dataset);
+                                  const rt::Dataset* dataset, int64_t* frames_read = nullptr);
 
 } // namespace tem::compiler

@@ -635,7 +635,7 @@ private:
 
     void frame_body(llvm::Value* f) {
         llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx_, "next_frame", fn_);
-        if (p_.roi) {
+        if (s_.roi) {
             llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "in_roi", fn_);
             llvm::Value* flag = load(llvm::Type::getInt8Ty(ctx_),
                                      b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), roi_, f), obj_roi());

@@ -52,6 +52,7 @@ struct LoopGroup {
 };
 
 struct KernelSpec {
+    bool roi = false;  ///< frames whose byte in args.roi is 0 are skipped
     const ir::Program* program = nullptr;
     const Plan* plan = nullptr;
     const PassPlan* pass = nullptr;

@@ -57,7 +57,11 @@ protected:
             return;
         }
         Clock::time_point t0 = Clock::now();
+        // Frames outside the roi, or excluded by every reduction's nav-kind
+        // `where`, are skipped without being read.
+        const std::vector<uint8_t> keep = pass_frames(pp);
         KernelSpec spec;
+        spec.roi = !keep.empty();
         spec.program = &p_;
         spec.plan = &plan_;
         spec.pass = &pp;
@@ -124,7 +128,7 @@ protected:
         int64_t block = std::max<int64_t>(1, ds_->block_frames());
         int64_t tile_frames = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(frame_bytes, 1));
         tile_frames = (tile_frames + block - 1) / block * block;
-        const uint8_t* roi = roi_.empty() ? nullptr : roi_.data();
+        const uint8_t* roi = keep.empty() ? nullptr : keep.data();
         std::exception_ptr failure;
         auto worker = [&]() {
             try {
@@ -360,7 +364,9 @@ private:
 std::vector<rt::Result> run_jit(const ir::Program& program, const Plan& plan, const rt::Dataset* dataset,
                                 const EngineOptions& options, EngineReport& report) {
     JitEvaluator engine(program, plan, dataset, options, report);
-    return engine.run();
+    std::vector<rt::Result> results = engine.run();
+    report.frames_read = engine.frames_read();
+    return results;
 }
 
 } // namespace tem::compiler

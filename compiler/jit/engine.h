@@ -28,6 +28,7 @@ struct EngineReport {
     double compile_seconds = 0;   ///< code generation + optimisation + machine code
     double run_seconds = 0;       ///< the passes over the data
     int threads = 1;
+    int64_t frames_read = 0;      ///< frames read by the passes (summed over passes)
     std::string llvm_text;        ///< the optimised modules, when emit_llvm
 };
 
