@@ -719,9 +719,10 @@ private:
         const ast::Expr& base = *e.args[0];
         const Symbol* sym = base.kind == ast::ExprKind::Name ? lookup(base.name) : nullptr;
         if (sym && sym->poisoned) return nullptr;
-        if (!sym || (sym->kind != SymKind::Dataset && sym->kind != SymKind::Array)) {
+        bool value = sym && (sym->kind == SymKind::Let || sym->kind == SymKind::Param) && sym->node;
+        if (!sym || (sym->kind != SymKind::Dataset && sym->kind != SymKind::Array && !value)) {
             if (base.kind == ast::ExprKind::Name && !sym) unknown_name(base.name, base.range);
-            else diags_.error(base.range, "only the dataset and array inputs can be indexed");
+            else diags_.error(base.range, "only the dataset, array inputs and named values can be indexed");
             return nullptr;
         }
         std::vector<NodeRef> idx;
@@ -738,6 +739,32 @@ private:
                 return nullptr;
             }
             idx.push_back(n);
+        }
+        if (value) {
+            // A named value (a let, or a fn parameter such as the mask of
+            // stem's `patched`) is re-evaluated at the indexed sig
+            // coordinates: its data and array reads move, and read 0 outside.
+            size_t sig_rank = prog_.axes.size() - prog_.nav_rank;
+            std::string why;
+            if (idx.size() != sig_rank && !move_to(sym->node, std::vector<NodeRef>(prog_.axes.size()), why)) {
+                diags_.error(e.range, "'" + base.name + "' cannot be indexed: it " + why);
+                return nullptr;
+            }
+            if (idx.size() != sig_rank) {
+                diags_.error(e.range, "'" + base.name + "[...]' takes one index per sig axis (" +
+                                          prog_.axis_list(prog_.sig_axes()) + "), got " + std::to_string(idx.size()));
+                return nullptr;
+            }
+            std::vector<NodeRef> sub(prog_.axes.size());
+            size_t k = 0;
+            for (size_t a = 0; a < prog_.axes.size(); ++a)
+                if (!prog_.axes[a].nav) sub[a] = idx[k++];
+            NodeRef moved = move_to(sym->node, sub, why);
+            if (!moved) {
+                diags_.error(e.range, "'" + base.name + "' cannot be indexed: it " + why);
+                return nullptr;
+            }
+            return moved;
         }
         if (sym->kind == SymKind::Dataset) {
             size_t sig_rank = prog_.axes.size() - prog_.nav_rank;
@@ -756,6 +783,54 @@ private:
             return nullptr;
         }
         return with_range(ir::make_array_read(prog_, sym->index, idx, 0, arr.dtype), e.range);
+    }
+
+    /// `n` with every coordinate of an axis in `sub` replaced by sub[axis]
+    /// (implicit data and array reads become explicit reads at the new
+    /// coordinates). Null, with `why` set, when `n` holds a reduction or a
+    /// neighbourhood operator, whose axes cannot move.
+    NodeRef move_to(const NodeRef& n, const std::vector<NodeRef>& sub, std::string& why) {
+        switch (n->op) {
+        case Op::Const: return n;
+        case Op::Coord: return sub[static_cast<size_t>(n->axis)] ? sub[static_cast<size_t>(n->axis)] : n;
+        case Op::Reduce: case Op::Grad:
+            why = "holds a reduction or grad, which is not a pixel value";
+            return nullptr;
+        case Op::Data: case Op::ArrayRead: {
+            std::vector<NodeRef> idx;
+            if (n->args.empty()) {
+                // The implicit read: one coordinate per sig axis (data) or per array axis.
+                std::vector<int> axes;
+                if (n->op == Op::Data) {
+                    for (size_t a = 0; a < prog_.axes.size(); ++a)
+                        if (!prog_.axes[a].nav) axes.push_back(static_cast<int>(a));
+                } else {
+                    axes = prog_.arrays[static_cast<size_t>(n->array)].axes;
+                }
+                for (int a : axes) idx.push_back(sub[static_cast<size_t>(a)] ? sub[static_cast<size_t>(a)] : ir::make_coord(prog_, a));
+            } else {
+                for (const NodeRef& a : n->args) {
+                    NodeRef m = move_to(a, sub, why);
+                    if (!m) return nullptr;
+                    idx.push_back(m);
+                }
+            }
+            if (n->op == Op::Data) return ir::make_data(prog_, idx, prog_.nav_axes(), n->type);
+            return ir::make_array_read(prog_, n->array, idx, 0, n->type);
+        }
+        default: break;
+        }
+        ir::Node copy = *n;
+        copy.axes = 0;
+        copy.data = false;
+        for (NodeRef& a : copy.args) {
+            a = move_to(a, sub, why);
+            if (!a) return nullptr;
+            copy.axes |= a->axes;
+            copy.data = copy.data || a->data;
+        }
+        copy.id = prog_.next_id++;
+        return std::make_shared<const ir::Node>(std::move(copy));
     }
 
     const ast::KeywordArg* kwarg(const ast::Expr& e, const char* name) {
@@ -897,6 +972,15 @@ private:
             n.id = prog_.next_id++;
             n.range = e.range;
             return std::make_shared<const ir::Node>(std::move(n));
+        }
+        if (name == "extent") {
+            const Symbol* ax = e.args.size() == 1 && e.args[0]->kind == ast::ExprKind::Name ? lookup(e.args[0]->name) : nullptr;
+            if (!ax || ax->kind != SymKind::Axis) {
+                diags_.error(e.range, "'extent' takes one axis name, e.g. extent(qx), and gives its length; the axes of '" +
+                                          prog_.dataset_name + "' are " + prog_.axes_text());
+                return nullptr;
+            }
+            return ir::make_const(prog_, static_cast<double>(prog_.axes[static_cast<size_t>(ax->index)].extent), DType::I64);
         }
         if (name == "clamp") {
             if (e.args.size() != 3) {
@@ -1068,6 +1152,7 @@ const std::vector<std::string>& builtin_names() {
         for (const MathFn& m : kMath) v.push_back(m.name);
         for (const ReduceFn& r : kReductions) v.push_back(r.name);
         v.push_back("clamp");
+        v.push_back("extent");
         v.push_back("grad");
         for (DType t : kAllDTypes) v.emplace_back(dtype_name(t));
         return v;

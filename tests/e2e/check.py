@@ -26,7 +26,7 @@ continues on the next comment line. With --prefix P the lines read `# P:` and
 Names available to the expressions: np, the VARs, SIG (the last two axes),
 NAV (the axes before them, for `d`), the coordinates of `d` as broadcastable
 integer arrays (qy qx; and ry rx, n, or rz ry rx for the nav axes), and the
-helpers of temcheck (radius disk ring rect point grouped).
+helpers of temcheck (radius disk ring rect point grouped patched).
 """
 import os
 import re
@@ -59,7 +59,7 @@ def read_directives(path, prefix):
 
 def namespace(bindings):
     ns = {"np": np, "tc": tc, "SIG": (-2, -1)}
-    for name in ["radius", "disk", "ring", "rect", "point", "grouped", "sig_grid"]:
+    for name in ["radius", "disk", "ring", "rect", "point", "grouped", "sig_grid", "patched"]:
         ns[name] = getattr(tc, name)
     for b in bindings:
         var, _, spec = b.partition("=")

@@ -245,3 +245,24 @@ def png_size(path):
     if w <= 0 or h <= 0:
         fail(f"{path}: PNG of size {w}x{h}")
     return w, h
+
+
+def patched(d, bad):
+    """Reference for stem's patched(d, bad): every pixel where `bad` (sig
+    shape) holds becomes the mean of its non-bad 8-neighbours inside the frame
+    (0 when there are none)."""
+    d = np.asarray(d, dtype=float)
+    bad = np.broadcast_to(np.asarray(bad, dtype=bool), d.shape[-2:])
+    h, w = bad.shape
+    out = d.copy()
+    for y, x in zip(*np.nonzero(bad)):
+        total = np.zeros(d.shape[:-2])
+        n = 0
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                yy, xx = y + dy, x + dx
+                if (dy or dx) and 0 <= yy < h and 0 <= xx < w and not bad[yy, xx]:
+                    total = total + d[..., yy, xx]
+                    n += 1
+        out[..., y, x] = total / n if n else 0.0
+    return out
