@@ -8,7 +8,7 @@ For every reference entry whose name starts with one of the PREFIXes (such as
     tem eval 'total = sum(d, all); frames = sum(d, sig); image = sum(d, nav);
               lo = min(d, all); hi = max(d, all)' FILE -o WORKDIR/NAME/
 
-(without `frames` and with `image = d` when the file holds a single image) and
+(without `frames` when the file holds a single image) and
 checks the shape printed by `tem info`, the dtype, the total, the first three
 frame sums, the listed pixels and argmax of the sum frame, the minimum and the
 maximum. Integers must match exactly, floats to a relative 1e-9 (tem sums in
@@ -63,7 +63,7 @@ def check_entry(tem, testdata, workdir, name, ref, extra):
     if nav:
         expr = "total = sum(d, all); frames = sum(d, sig); image = sum(d, nav); lo = min(d, all); hi = max(d, all)"
     else:
-        expr = "total = sum(d, all); image = d; lo = min(d, all); hi = max(d, all)"
+        expr = "total = sum(d, all); image = sum(d, nav); lo = min(d, all); hi = max(d, all)"
     run = subprocess.run([tem, "eval", expr, path, "-o", out + "/"] + extra, capture_output=True, text=True)
     if run.returncode != 0:
         return errors + [f"{name}: tem eval failed: {run.stderr.strip()}"]
