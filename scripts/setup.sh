@@ -10,6 +10,10 @@ PACKAGES=(
   llvm-19-dev                                # LLVM 19: ORC JIT, host CPU detection
   llvm-19-tools                              # lit and FileCheck for the file tests
   libhdf5-dev                                # HDF5 output (and input formats)
+  liblz4-dev                                 # LZ4 and bitshuffle+LZ4 chunks of HDF5 files
+  python3-h5py bitshuffle hdf5-filter-plugin # HDF5 test files (h5py, bitshuffle and LZ4 plugins)
+  libfftw3-dev                               # fft2: per-frame Fourier transforms (crystallinity)
+  clang-14 libclang-rt-14-dev                # libFuzzer targets of the slow tests (fuzz/run.sh)
   libcli11-dev                               # command-line parsing
   libfmt-dev                                 # formatting
   libpng-dev                                 # PNG previews

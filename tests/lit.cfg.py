@@ -40,3 +40,8 @@ try:
     config.available_features.add("numpy")
 except ImportError:
     pass
+try:
+    import h5py  # noqa: F401
+    config.available_features.add("h5py")
+except ImportError:
+    pass

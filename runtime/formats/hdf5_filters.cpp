@@ -72,6 +72,10 @@ void bit_untranspose(const std::byte* in, std::byte* out, size_t n, size_t elem)
     }
 }
 
+/// The most bytes a filter may produce for a chunk of `expected_bytes`: a
+/// corrupt header or stream must not make tem allocate without bound.
+size_t size_limit(size_t expected_bytes) { return 2 * expected_bytes + (size_t{1} << 20); }
+
 /// bitshuffle's default block: 8 KiB of elements, a multiple of 8, at least 128.
 size_t default_block_elems(size_t elem) {
     size_t block = 8192 / elem;
@@ -131,7 +135,14 @@ void inflate_zlib(const std::vector<std::byte>& in, size_t expected_bytes, std::
     size_t in_left = in.size(), produced = 0;
     int rc = Z_OK;
     while (true) {
-        if (produced == out.size()) out.resize(out.size() * 2);
+        if (produced == out.size()) {
+            if (out.size() >= size_limit(expected_bytes)) {
+                inflateEnd(&zs);
+                throw DecodeError("deflate: the stream decodes to more than " + std::to_string(out.size()) +
+                                  " bytes, expected " + std::to_string(expected_bytes));
+            }
+            out.resize(out.size() * 2);
+        }
         // zlib counts in uInt; feed huge buffers in pieces.
         uInt in_step = uInt(std::min<size_t>(in_left, std::numeric_limits<uInt>::max()));
         uInt out_step = uInt(std::min<size_t>(out.size() - produced, std::numeric_limits<uInt>::max()));
@@ -172,14 +183,15 @@ void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::ve
     std::memcpy(out.data() + done, in.data() + done, in.size() - done);
 }
 
-void decode_lz4(const std::vector<std::byte>& in, std::vector<std::byte>& out) {
+void decode_lz4(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out) {
     // Header: total decoded bytes (u64 BE), block bytes (u32 BE); then per
     // block its stored size (u32 BE) and the LZ4 block, or the plain bytes
     // when the stored size equals the block size.
     if (in.size() < 12) throw DecodeError("lz4: chunk of " + std::to_string(in.size()) + " bytes has no header");
     const uint64_t total = read_u64_be(in.data());
     uint64_t block = read_u32_be(in.data() + 8);
-    if (total > (uint64_t(1) << 40)) throw DecodeError("lz4: header gives an impossible size " + std::to_string(total));
+    if (total > size_limit(expected_bytes))
+        throw DecodeError("lz4: the header gives " + std::to_string(total) + " bytes, expected " + std::to_string(expected_bytes));
     if (block == 0 || block > total) block = total;
     out.resize(size_t(total));
     size_t pos = 12, done = 0;
@@ -209,8 +221,9 @@ void decode_bitshuffle(const std::vector<std::byte>& in, const std::vector<unsig
         if (in.size() < 12)
             throw DecodeError("bitshuffle: chunk of " + std::to_string(in.size()) + " bytes has no header");
         uint64_t t = read_u64_be(in.data());
-        if (t > (uint64_t(1) << 40) || (expected_bytes > 0 && t > 4 * expected_bytes + 4096))
-            throw DecodeError("bitshuffle: header gives an impossible size " + std::to_string(t));
+        if (t > size_limit(expected_bytes))
+            throw DecodeError("bitshuffle: the header gives " + std::to_string(t) + " bytes, expected " +
+                              std::to_string(expected_bytes));
         total = size_t(t);
         block = read_u32_be(in.data() + 8) / elem;
         pos = 12;
@@ -275,7 +288,7 @@ void decode_chunk(const std::vector<Filter>& pipeline, uint32_t filter_mask, siz
             chunk.resize(chunk.size() - 4);
             continue;
         case kLz4:
-            decode_lz4(chunk, scratch);
+            decode_lz4(chunk, expected_bytes, scratch);
             break;
         case kBitshuffle:
             decode_bitshuffle(chunk, f.params, elem_size, expected_bytes, scratch);

@@ -61,10 +61,11 @@ std::string describe(const Filter& filter);
 void decode_chunk(const std::vector<Filter>& pipeline, uint32_t filter_mask, size_t elem_size,
                   size_t expected_bytes, std::vector<std::byte>& chunk, std::vector<std::byte>& scratch);
 
-/// The single decoders, exposed for tests. Each reads `in` and replaces `out`.
+/// The single decoders, exposed for tests. Each reads `in` and replaces `out`;
+/// `expected_bytes` bounds what a corrupt chunk may make them allocate.
 void inflate_zlib(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out);
 void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::vector<std::byte>& out);
-void decode_lz4(const std::vector<std::byte>& in, std::vector<std::byte>& out);
+void decode_lz4(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out);
 void decode_bitshuffle(const std::vector<std::byte>& in, const std::vector<unsigned>& params, size_t elem_size,
                        size_t expected_bytes, std::vector<std::byte>& out);
 
