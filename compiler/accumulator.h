@@ -57,6 +57,10 @@ inline void acc_update(ir::ReduceOp op, AccState& s, double v, int64_t index) {
     case ir::ReduceOp::Count: if (v != 0) s.a += 1; break;
     case ir::ReduceOp::Any: if (v != 0) s.a = 1; break;
     case ir::ReduceOp::All: if (v == 0) s.a = 0; break;
+    // A frame transform collects the pixel; the frame is transformed at its end.
+    case ir::ReduceOp::FftRe: case ir::ReduceOp::FftIm: case ir::ReduceOp::FftAbs: case ir::ReduceOp::FftArg:
+        s.a = v;
+        break;
     }
     s.n += 1;
 }
@@ -88,6 +92,9 @@ inline void acc_merge(ir::ReduceOp op, AccState& s, const AccState& o) {
         break;
     case ir::ReduceOp::Any: s.a = (s.a != 0 || o.a != 0) ? 1 : 0; break;
     case ir::ReduceOp::All: s.a = (s.a != 0 && o.a != 0) ? 1 : 0; break;
+    case ir::ReduceOp::FftRe: case ir::ReduceOp::FftIm: case ir::ReduceOp::FftAbs: case ir::ReduceOp::FftArg:
+        s.a = o.a;  // per-frame only: never merged across frames
+        break;
     }
     s.n += o.n;
 }
@@ -106,6 +113,8 @@ inline double acc_finalize(ir::ReduceOp op, const AccState& s, DType type) {
     case ir::ReduceOp::Min: case ir::ReduceOp::Max:
         return s.n > 0 ? s.a : (dtype_is_float(type) ? nan : 0);
     case ir::ReduceOp::Argmin: case ir::ReduceOp::Argmax: return s.n > 0 ? s.b : -1;
+    case ir::ReduceOp::FftRe: case ir::ReduceOp::FftIm: case ir::ReduceOp::FftAbs: case ir::ReduceOp::FftArg:
+        return s.a;
     }
     return nan;
 }

@@ -25,6 +25,7 @@
 #pragma once
 
 #include "compiler/accumulator.h"
+#include "compiler/frame_transforms.h"
 #include "compiler/plan.h"
 #include "lang/ir.h"
 #include "lang/ir_eval.h"
@@ -493,12 +494,23 @@ protected:
     void finish_frame(Running& run, Env& env) {
         const Node& r = *run.node;
         Materialized& out = *mats_[r.id];
+        if (ir::is_fft(r.rop)) transform_frame(run);
         // Copy each per-frame cell into the frame's slot of the result.
         std::vector<int> axes = run.frame_layout->axes;
         size_t i = 0;
         for_each_point(axes, run.frame_layout->shape, env, [&](Env& e) {
             out.values[static_cast<size_t>(offset(out, e))] = acc_finalize(r.rop, run.frame[i++], r.type);
         });
+    }
+
+    /// Replaces the collected pixels of a frame transform by the chosen part
+    /// of their fftshift-ed fft2 (the cells are the sig axes in C order).
+    void transform_frame(Running& run) {
+        const std::vector<int64_t>& shape = run.frame_layout->shape;
+        std::vector<double> values(run.frame.size());
+        for (size_t i = 0; i < values.size(); ++i) values[i] = run.frame[i].a;
+        fft2_part(values.data(), shape.at(0), shape.at(1), fft_part(run.node->rop));
+        for (size_t i = 0; i < values.size(); ++i) run.frame[i].a = values[i];
     }
 
     // ---- outputs -----------------------------------------------------------

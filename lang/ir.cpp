@@ -75,6 +75,10 @@ const char* reduce_name(ReduceOp op) {
     case ReduceOp::All: return "all";
     case ReduceOp::Argmin: return "argmin";
     case ReduceOp::Argmax: return "argmax";
+    case ReduceOp::FftRe: return "fft2_re";
+    case ReduceOp::FftIm: return "fft2_im";
+    case ReduceOp::FftAbs: return "fft2_abs";
+    case ReduceOp::FftArg: return "fft2_arg";
     }
     return "?";
 }
@@ -201,6 +205,8 @@ DType reduce_type(ReduceOp rop, DType operand) {
         return DType::I64;
     case ReduceOp::Any: case ReduceOp::All:
         return DType::Bool;
+    case ReduceOp::FftRe: case ReduceOp::FftIm: case ReduceOp::FftAbs: case ReduceOp::FftArg:
+        return DType::F64;
     }
     return DType::F64;
 }

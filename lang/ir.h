@@ -51,7 +51,13 @@ enum class Op : uint8_t {
     Reduce,     ///< args: operand, then `where` if has_where, then `by` if has_by
 };
 
-enum class ReduceOp : uint8_t { Sum, Mean, Min, Max, Var, Std, Count, Any, All, Argmin, Argmax };
+/// The Fft* ops are frame transforms, not reductions: they collect the
+/// operand at every pixel of a frame (reducing no axis) and replace the frame
+/// by one real part of its fftshift-ed 2-D Fourier transform (fft2).
+enum class ReduceOp : uint8_t { Sum, Mean, Min, Max, Var, Std, Count, Any, All, Argmin, Argmax, FftRe, FftIm, FftAbs, FftArg };
+
+/// True for the frame transforms (fft2 parts).
+inline bool is_fft(ReduceOp op) { return op >= ReduceOp::FftRe; }
 
 const char* op_name(Op op);
 const char* reduce_name(ReduceOp op);

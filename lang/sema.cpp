@@ -785,6 +785,37 @@ private:
         return with_range(ir::make_array_read(prog_, sym->index, idx, 0, arr.dtype), e.range);
     }
 
+    /// PART(fft2(x)): the fftshift-ed 2-D Fourier transform of every frame of
+    /// `x`, reduced to one real part. A per-frame transform reducing no
+    /// axis (compiler/frame_transforms.h).
+    NodeRef fft_call(const ast::Expr& call, const std::string& part) {
+        if (call.args.size() != 1 || !call.kwargs.empty()) {
+            diags_.error(call.range, "'fft2' takes one frame-kind value, e.g. fft2(d)");
+            return nullptr;
+        }
+        NodeRef x = lower(*call.args[0]);
+        if (!x) return nullptr;
+        AxisSet sig = prog_.sig_axes();
+        if (prog_.axes.size() - prog_.nav_rank != 2) {
+            diags_.error(call.range, "fft2 transforms 2-D frames, but the frames of '" + prog_.dataset_name + "' have axes " +
+                                         prog_.axis_list(sig));
+            return nullptr;
+        }
+        if (!x->data || (x->axes & ir::kBinBit)) {
+            diags_.error(call.args[0]->range, "fft2 transforms the frames of the data: its argument must read '" +
+                                                  prog_.dataset_name + "' pixel by pixel (a frame-kind value)");
+            return nullptr;
+        }
+        // The transform needs a value at every pixel of the frame.
+        for (size_t a = 0; a < prog_.axes.size(); ++a)
+            if (!prog_.axes[a].nav && !(x->axes & (AxisSet(1) << a)))
+                x = binary(Op::Add, x, binary(Op::Mul, ir::make_const(prog_, 0, DType::I64, true), ir::make_coord(prog_, static_cast<int>(a)), DType::I64),
+                           ir::arith_type(*x, *ir::make_const(prog_, 0, DType::I64, true)));
+        ir::ReduceOp op = part == "abs" ? ir::ReduceOp::FftAbs : part == "re" ? ir::ReduceOp::FftRe
+                          : part == "im" ? ir::ReduceOp::FftIm : ir::ReduceOp::FftArg;
+        return with_range(ir::make_reduce(prog_, op, x, nullptr, nullptr, 0, 0, DType::F64), call.range);
+    }
+
     /// `n` with every coordinate of an axis in `sub` replaced by sub[axis]
     /// (implicit data and array reads become explicit reads at the new
     /// coordinates). Null, with `why` set, when `n` holds a reduction or a
@@ -904,6 +935,19 @@ private:
         if (sym && sym->kind == SymKind::Fn) return inline_call(e, *sym->fn, sym->from_module);
         if (sym && sym->kind != SymKind::Fn) {
             diags_.error(e.name_range, "'" + name + "' is " + sym_kind_name(sym->kind) + ", not a function");
+            return nullptr;
+        }
+        // abs(fft2(e)), re(...), im(...), arg(...): a frame transform.
+        if ((name == "abs" || name == "re" || name == "im" || name == "arg") && e.args.size() == 1 &&
+            e.args[0]->kind == ast::ExprKind::Call && e.args[0]->name == "fft2" && !lookup("fft2"))
+            return fft_call(*e.args[0], name);
+        if (name == "fft2") {
+            diags_.error(e.name_range, "fft2 gives complex values: take abs(fft2(e)), re(fft2(e)), im(fft2(e)) or "
+                                       "arg(fft2(e)) of it");
+            return nullptr;
+        }
+        if (name == "re" || name == "im" || name == "arg") {
+            diags_.error(e.name_range, "'" + name + "' takes the complex spectrum fft2(e), as in " + name + "(fft2(d))");
             return nullptr;
         }
         for (const ReduceFn& r : kReductions) {
@@ -1153,6 +1197,10 @@ const std::vector<std::string>& builtin_names() {
         for (const ReduceFn& r : kReductions) v.push_back(r.name);
         v.push_back("clamp");
         v.push_back("extent");
+        v.push_back("fft2");
+        v.push_back("re");
+        v.push_back("im");
+        v.push_back("arg");
         v.push_back("grad");
         for (DType t : kAllDTypes) v.emplace_back(dtype_name(t));
         return v;

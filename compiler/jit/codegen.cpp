@@ -22,6 +22,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/jit/codegen.h"
 
+#include "compiler/frame_transforms.h"
+
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
@@ -90,7 +92,7 @@ struct Layout {
 
 class Codegen {
 public:
-    Codegen(const KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx, llvm::Module& m)
+    Codegen(KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx, llvm::Module& m)
         : s_(spec), p_(*spec.program), ctx_(ctx), m_(m), b_(ctx) {
         f64_ = llvm::Type::getDoubleTy(ctx);
         i64_ = llvm::Type::getInt64Ty(ctx);
@@ -102,7 +104,10 @@ public:
 
     // The generated code reads KernelArgs as 8-byte words by field index.
     static_assert(offsetof(KernelArgs, states) == 6 * 8 && offsetof(KernelArgs, base_frame) == 7 * 8 &&
-                  offsetof(KernelArgs, frames_done) == 8 * 8);
+                  offsetof(KernelArgs, frames_done) == 8 * 8 && offsetof(KernelArgs, scratch) == 9 * 8);
+    /// Per-frame states of more cells than this live in args.scratch, not
+    /// on the stack (a 512 x 512 fft2 frame is 6 MiB of states).
+    static constexpr int64_t kStackCells = 4096;
 
     llvm::Function* run(const std::string& name, const Jit& jit) {
         auto* fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_}, false);
@@ -124,6 +129,7 @@ public:
         llvm::Value* states = field(6, ptr_, "states");
         base_frame_ = field(7, i64_, "base_frame");
         llvm::Value* frames_before = field(8, f64_, "frames_done");
+        llvm::Value* scratch = field(9, ptr_, "scratch");
         auto slot_ptr = [&](llvm::Value* table, int i) {
             return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, table, i));
         };
@@ -138,7 +144,12 @@ public:
                     int64_t cells = reduction_cells(p_, *r, true);
                     frame_cells_[r] = cells;
                     for (int k = 0; k < 3; ++k)
-                        frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(cells));
+                        if (cells <= kStackCells) {
+                            frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(cells));
+                        } else {
+                            frame_state_[r][k] = b_.CreateInBoundsGEP(f64_, scratch, b_.getInt64(s_.scratch_doubles));
+                            s_.scratch_doubles += cells;
+                        }
                 }
         frames_done_ = b_.CreateAlloca(f64_);
         b_.CreateStore(frames_before, frames_done_);
@@ -228,6 +239,10 @@ private:
             l.strides[i] = st;
             st *= l.extents[i];
         }
+        // One frame at a time: every frame uses the same cells.
+        if (s_.frame_buffer.count(&n))
+            for (size_t i = 0; i < l.axes.size(); ++i)
+                if (l.axes[i] != ir::kBinAxis && p_.axes[l.axes[i]].nav) l.strides[i] = 0;
         return l;
     }
 
@@ -546,6 +561,9 @@ private:
             na = reassoc_add(a, b_.CreateSelect(b_.CreateAnd(take, truthy(v)), cf(1), cf(0)));
             break;
         case ReduceOp::Any: na = b_.CreateSelect(b_.CreateAnd(take, truthy(v)), cf(1), a); break;
+        case ReduceOp::FftRe: case ReduceOp::FftIm: case ReduceOp::FftAbs: case ReduceOp::FftArg:
+            na = b_.CreateSelect(take, v, a);  // collected; transformed when the frame ends
+            break;
         case ReduceOp::All: na = b_.CreateSelect(b_.CreateAnd(take, b_.CreateNot(truthy(v))), cf(0), a); break;
         case ReduceOp::Var: case ReduceOp::Std: {
             llvm::Value* bv = ld(pb, 1);
@@ -604,6 +622,7 @@ private:
         case ReduceOp::Min: case ReduceOp::Max:
             return b_.CreateSelect(empty, cf(dtype_is_float(r.type) ? nan : 0), a);
         case ReduceOp::Argmin: case ReduceOp::Argmax: return b_.CreateSelect(empty, cf(-1), bv);
+        case ReduceOp::FftRe: case ReduceOp::FftIm: case ReduceOp::FftAbs: case ReduceOp::FftArg: return a;
         }
         return a;
     }
@@ -621,6 +640,16 @@ private:
                 nav_strides.push_back(full.strides[i]);
             }
         llvm::Value* base = b_.CreateInBoundsGEP(f64_, result_ptr_.at(&r), offset(nav_axes, nav_strides));
+        if (ir::is_fft(r.rop)) {
+            // The frame's pixels are collected in `a` (sig axes, C order):
+            // the runtime replaces them by the part of their fft2.
+            Layout frame = layout(r, r.axes & ~nav_);
+            llvm::FunctionCallee fft = m_.getOrInsertFunction(
+                "tem_fft2_part", llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_),
+                                                         {ptr_, i64_, i64_, llvm::Type::getInt32Ty(ctx_)}, false));
+            b_.CreateCall(fft, {st.a, b_.getInt64(frame.extents.at(0)), b_.getInt64(frame.extents.at(1)),
+                                b_.getInt32(static_cast<int32_t>(fft_part(r.rop)))});
+        }
         auto one = [&](llvm::Value* i) {
             llvm::Value* a = b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, st.a, i));
             llvm::Value* bv = b_.CreateLoad(f64_, b_.CreateInBoundsGEP(f64_, st.b, i));
@@ -705,7 +734,7 @@ private:
         loop(b_.getInt64(0), b_.getInt64(l.extents[depth]), inner);
     }
 
-    const KernelSpec& s_;
+    KernelSpec& s_;
     const ir::Program& p_;
     llvm::LLVMContext& ctx_;
     llvm::Module& m_;
@@ -734,7 +763,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<llvm::Module> generate_pass(const KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx,
+std::unique_ptr<llvm::Module> generate_pass(KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx,
                                             const std::string& name) {
     auto m = jit.new_module(ctx, name);
     Codegen cg(spec, jit, ctx, *m);

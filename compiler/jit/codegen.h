@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace tem::compiler {
@@ -31,6 +32,7 @@ struct KernelArgs {
     double* const* states = nullptr;        ///< SoA states (a | b | n) of nav-reducing reductions, by slot
     int64_t base_frame = 0;                 ///< the frame `base` points at (frame f is at base + (f - base_frame) * stride)
     double frames_done = 0;                 ///< frames already accumulated into `states` by earlier calls
+    double* scratch = nullptr;              ///< per-thread memory for large per-frame states (KernelSpec::scratch_doubles)
 };
 
 /// A materialised array the kernel reads: values over `axes` (dataset axes in
@@ -53,6 +55,14 @@ struct LoopGroup {
 
 struct KernelSpec {
     bool roi = false;  ///< frames whose byte in args.roi is 0 are skipped
+    /// Doubles of args.scratch the kernel uses for per-frame states too large
+    /// for the stack (set by generate_pass).
+    int64_t scratch_doubles = 0;
+    /// Frame-local results read only inside this pass and varying over sig
+    /// axes (fft2, partial sig reductions): kept one frame at a time in a
+    /// per-thread buffer of one frame's cells (nav strides 0), not as an
+    /// array over the whole scan.
+    std::unordered_set<const ir::Node*> frame_buffer;
     const ir::Program* program = nullptr;
     const Plan* plan = nullptr;
     const PassPlan* pass = nullptr;
@@ -69,7 +79,7 @@ struct KernelSpec {
 };
 
 /// Builds the module for one pass; the kernel is named `name`.
-std::unique_ptr<llvm::Module> generate_pass(const KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx,
+std::unique_ptr<llvm::Module> generate_pass(KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx,
                                             const std::string& name);
 
 /// Groups a stage's reductions by the non-nav axes they iterate (in order of

@@ -45,14 +45,7 @@ public:
 
 protected:
     void run_pass(const PassPlan& pp) override {
-        bool big_frame_state = false;
-        for (const Stage& st : pp.stages)
-            for (const Node* r : st.reductions)
-                if (plan_.in_pass.at(r).frame_local && reduction_cells(p_, *r, true) > kMaxFrameCells)
-                    big_frame_state = true;
-        // Per-frame states live on the kernel's stack; very many cells per
-        // frame (bins = 1000000) would overflow it: the reference loop runs them.
-        if (!ds_ || big_frame_state) {
+        if (!ds_) {
             Evaluator::run_pass(pp);
             return;
         }
@@ -83,9 +76,15 @@ protected:
         // Result arrays and states.
         std::vector<double*> frame_results;
         std::vector<const Node*> nav_reducing;
+        std::vector<std::pair<int, int64_t>> buffered;  // frame-result slot, cells of one frame
         for (const Stage& st : pp.stages)
             for (const Node* r : st.reductions) {
-                if (plan_.in_pass.at(r).frame_local) {
+                if (plan_.in_pass.at(r).frame_local && frame_kind(*r) && !read_after(*r, pp)) {
+                    spec.frame_buffer.insert(r);
+                    spec.frame_result_slot[r] = static_cast<int>(frame_results.size());
+                    buffered.emplace_back(static_cast<int>(frame_results.size()), reduction_cells(p_, *r, true));
+                    frame_results.push_back(nullptr);  // per thread
+                } else if (plan_.in_pass.at(r).frame_local) {
                     auto m = layout(*r, r->axes);
                     double missing = dtype_is_float(r->type) ? std::numeric_limits<double>::quiet_NaN() : 0.0;
                     std::fill(m->values.begin(), m->values.end(), missing);
@@ -135,6 +134,15 @@ protected:
                 std::vector<std::vector<double>> states(nav_reducing.size());
                 std::vector<double*> state_ptrs(nav_reducing.size());
                 std::vector<std::byte> buffer;
+                std::vector<double> scratch(static_cast<size_t>(spec.scratch_doubles));
+                // This thread's frame results: the shared arrays, and its own
+                // one-frame buffers for the values never read after the pass.
+                std::vector<double*> my_results = frame_results;
+                std::vector<std::vector<double>> frame_buffers;
+                for (auto [slot, n] : buffered) {
+                    frame_buffers.emplace_back(static_cast<size_t>(n));
+                    my_results[static_cast<size_t>(slot)] = frame_buffers.back().data();
+                }
                 while (true) {
                     size_t part;
                     {
@@ -151,8 +159,9 @@ protected:
                     KernelArgs args;
                     args.roi = roi;
                     args.leaves = leaves.data();
-                    args.frame_results = frame_results.data();
+                    args.frame_results = my_results.data();
                     args.states = state_ptrs.data();
+                    args.scratch = scratch.data();
                     const rt::Partition& pa = parts[part];
                     double done = 0;  // frames accumulated so far (uniform counts, Welford)
                     auto call = [&](const uint8_t* b, int64_t first, int64_t count) {
@@ -233,6 +242,33 @@ protected:
     }
 
 private:
+    /// True for a value that varies over nav and sig axes (a frame-kind
+    /// value: one number per pixel of every frame).
+    bool frame_kind(const Node& n) const { return (n.axes & nav_) != 0 && (n.axes & ~nav_ & ~ir::kBinBit) != 0; }
+
+    /// True when `r` (computed in pass `pp`) is read by a value computed
+    /// outside that pass: a later pass, an expression over results, an output.
+    bool read_after(const Node& r, const PassPlan& pp) {
+        if (consumers_.empty()) {
+            std::vector<ir::NodeRef> roots;
+            for (const ir::Output& o : p_.outputs) roots.push_back(o.value);
+            if (p_.roi) roots.push_back(p_.roi);
+            for (const Node* n : ir::topo_order(roots))
+                for (const ir::NodeRef& a : n->args) consumers_[a.get()].push_back(n);
+            for (const ir::Output& o : p_.outputs) consumers_[o.value.get()].push_back(nullptr);
+        }
+        auto it = consumers_.find(&r);
+        if (it == consumers_.end()) return false;
+        for (const Node* c : it->second) {
+            if (!c) return true;  // an output
+            bool pass_reduction = c->op == ir::Op::Reduce && plan_.in_pass.count(c) && plan_.in_pass.at(c).pass == pp.index;
+            if (pass_reduction) continue;
+            // A value computed in the pass from `r` passes it on to its readers.
+            if (c->op == ir::Op::Reduce || !in_pass_value(*c, pp) || read_after(*c, pp)) return true;
+        }
+        return false;
+    }
+
     /// True when node `n` is computed inside this pass (reads data, or a
     /// frame-local result of this pass): then the kernel computes it.
     bool in_pass_value(const Node& n, const PassPlan& pp) const {
@@ -353,10 +389,10 @@ private:
 
     std::deque<std::vector<uint8_t>> byte_leaves_;
     std::deque<std::vector<int64_t>> bound_leaves_;
-    static constexpr int64_t kMaxFrameCells = 16384;  // 3 x 8 bytes x 16384 = 384 KiB of stack
     const EngineOptions& opts_;
     EngineReport& report_;
     std::unique_ptr<Jit> jit_;
+    std::unordered_map<const Node*, std::vector<const Node*>> consumers_;  // by read_after
 };
 
 } // namespace

@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/jit/jit.h"
 
+#include "compiler/frame_transforms.h"
+
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
@@ -54,6 +56,13 @@ Jit::Jit() {
     auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit_->getDataLayout().getGlobalPrefix());
     if (!gen) throw std::runtime_error("internal error: " + take(gen.takeError()));
     jit_->getMainJITDylib().addGenerator(std::move(*gen));
+    // Runtime helpers the kernels call, by address (the tem binary does not
+    // export its symbols dynamically).
+    llvm::orc::SymbolMap helpers;
+    helpers[jit_->mangleAndIntern("tem_fft2_part")] = {llvm::orc::ExecutorAddr::fromPtr(&tem_fft2_part),
+                                                        llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    if (auto err = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers))))
+        throw std::runtime_error("internal error: " + take(std::move(err)));
 }
 
 Jit::~Jit() = default;
