@@ -354,6 +354,12 @@ public:
 
     int64_t block_frames() const override { return inner_->block_frames(); }
 
+    int64_t contiguous_frames(int64_t first) const override {
+        int64_t j = first + skip_;
+        if (j < 0 || j >= inner_->num_frames()) return 1;
+        return std::min(inner_->contiguous_frames(j), num_frames() - first);
+    }
+
     void advise_sequential(int64_t first, int64_t count) const override {
         int64_t a = std::max<int64_t>(0, first + skip_);
         int64_t b = std::min(inner_->num_frames(), first + count + skip_);

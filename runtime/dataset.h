@@ -93,6 +93,12 @@ public:
     /// is decoded twice. 1 for mapped formats.
     virtual int64_t block_frames() const { return 1; }
 
+    /// For mapped datasets whose frames are not evenly spaced overall: how
+    /// many frames from `first` on lie back to back, each frame_elems()
+    /// C-contiguous elements right after the previous (one kernel call reads
+    /// them all through frame(first)). At least 1.
+    virtual int64_t contiguous_frames(int64_t first) const { return 1; }
+
     /// Hints the kernel is about to read frames [first, first+count) in order
     /// (madvise sequential / willneed); a no-op where it does not apply.
     virtual void advise_sequential(int64_t first, int64_t count) const {}

@@ -183,9 +183,15 @@ protected:
                         kernel(&args);
                         for (int64_t f = pa.first; f < pa.first + pa.count; ++f) done += roi == nullptr || roi[f] != 0;
                     } else if (ds_->mapped()) {
-                        for (int64_t f = pa.first; f < pa.first + pa.count; ++f)
-                            if (roi == nullptr || roi[f] != 0)
-                                call(reinterpret_cast<const uint8_t*>(ds_->frame(f)), f, 1);
+                        // One call per run of back-to-back frames (the kernel
+                        // skips frames outside the roi itself).
+                        for (int64_t f = pa.first, end = pa.first + pa.count; f < end;) {
+                            int64_t n = std::max<int64_t>(1, std::min(ds_->contiguous_frames(f), end - f));
+                            bool any = roi == nullptr;
+                            for (int64_t g = f; g < f + n && !any; ++g) any = roi[g] != 0;
+                            if (any) call(reinterpret_cast<const uint8_t*>(ds_->frame(f)), f, n);
+                            f += n;
+                        }
                     } else {
                         buffer.resize(static_cast<size_t>(tile_frames * frame_bytes));
                         for (int64_t t = pa.first; t < pa.first + pa.count; t += tile_frames) {

@@ -574,6 +574,7 @@ struct Part {
     std::vector<int64_t> dims;
     std::vector<int64_t> chunk;      ///< chunk shape; for other layouts one frame
     H5D_layout_t layout = H5D_CONTIGUOUS;
+    std::shared_ptr<MappedFile> map; ///< the file mapped, for raw chunk bytes (direct parts)
     bool chunked = false;
     bool direct = false;             ///< tem decodes the raw chunks itself
     bool external = false;           ///< contiguous data in external raw files
@@ -1056,6 +1057,9 @@ public:
         swap_ = parts_.front().stored.big_endian != (std::endian::native == std::endian::big) && elem_ > 1;
         int64_t next = 0;
         for (Part& p : parts_) {
+            // Raw chunk bytes are copied from a mapping of the file, outside
+            // HDF5's lock (H5Dread_chunk is a pread under it).
+            if (p.direct) p.map = std::make_shared<MappedFile>(p.file);
             if (!p.chunked) {
                 // Unchunked layouts are read one frame's box at a time.
                 p.chunk.assign(p.dims.size(), 1);
@@ -1292,11 +1296,15 @@ private:
                 if (H5Dget_chunk_info_by_coord(p.dset.get(), offset.data(), &info_mask, &address, &stored) < 0)
                     throw data_error(p.file, "cannot locate " + chunk_name(p, coord, chunk.origin) + detail_suffix());
                 if (address == HADDR_UNDEF) stored = 0;
-                if (stored > 0) {
-                    chunk.data.resize(static_cast<size_t>(stored));
-                    if (H5Dread_chunk(p.dset.get(), H5P_DEFAULT, offset.data(), &mask, chunk.data.data()) < 0)
-                        throw data_error(p.file, "cannot read " + chunk_name(p, coord, chunk.origin) + detail_suffix());
-                }
+                mask = info_mask;
+            }
+            if (stored > 0) {
+                if (address > p.map->size() || stored > p.map->size() - address)
+                    throw data_error(p.file, "truncated: " + chunk_name(p, coord, chunk.origin) + " needs bytes " +
+                                                 std::to_string(address) + ".." + std::to_string(address + stored) +
+                                                 ", but the file has " + std::to_string(p.map->size()) + " bytes");
+                const std::byte* raw = p.map->data() + address;
+                chunk.data.assign(raw, raw + stored);
             }
             if (stored == 0) {
                 // Never written: the fill value.
@@ -1491,6 +1499,114 @@ std::unique_ptr<Dataset> map_parts(const std::string& path, const Selection& sel
     return make_mapped(std::move(files), std::move(layout));
 }
 
+/// Unfiltered chunks that hold whole frames are plain arrays in the file:
+/// maps them zero-copy, one run of frames per chunk row (merged when chunks
+/// follow each other in the file). Null when the layout does not allow it
+/// (filters, chunks that split a frame, unwritten chunks, Velox order).
+std::unique_ptr<Dataset> map_chunks(const Selection& sel, const Geometry& g,
+                                    std::vector<std::pair<std::string, std::string>>& info) {
+    if (sel.velox) return nullptr;
+    const size_t nav_rank = g.nav_axes.size();
+    for (size_t i = 0; i < nav_rank; ++i)
+        if (g.nav_axes[i] != static_cast<int>(i)) return nullptr;
+    for (const Part& p : sel.parts) {
+        if (!p.chunked || !p.filters.empty() || p.external || p.chunk.size() != p.dims.size()) return nullptr;
+        for (int a : g.sig_axes)
+            if (p.chunk[static_cast<size_t>(a)] != p.dims[static_cast<size_t>(a)]) return nullptr;
+    }
+    const Part& first = sel.parts.front();
+    const int64_t elem = static_cast<int64_t>(first.elem);
+    const int64_t frame_bytes = checked_product(g.sig).value_or(0) * elem;
+    MappedLayout layout;
+    layout.format = "hdf5";
+    layout.nav = g.nav;
+    layout.sig = g.sig;
+    layout.dtype = first.stored.dtype;
+    layout.big_endian = first.stored.big_endian;
+    std::vector<MappedFile> files;
+    std::vector<std::string> names;
+    int64_t part_first = 0;
+    for (const Part& p : sel.parts) {
+        size_t file_index = std::find(names.begin(), names.end(), p.file) - names.begin();
+        if (file_index == names.size()) {
+            names.push_back(p.file);
+            files.emplace_back(p.file);
+        }
+        if (nav_rank == 0) return nullptr;
+        std::vector<int64_t> grid(nav_rank), nav_dims(nav_rank), chunk(nav_rank);
+        int64_t chunk_frames = 1, part_frames = 1;
+        for (size_t a = 0; a < nav_rank; ++a) {
+            nav_dims[a] = p.dims[a];
+            chunk[a] = p.chunk[a];
+            grid[a] = (nav_dims[a] + chunk[a] - 1) / chunk[a];
+            chunk_frames *= chunk[a];
+            part_frames *= nav_dims[a];
+        }
+        // Every chunk of the grid, in C order of its coordinates.
+        std::vector<int64_t> coord(nav_rank, 0);
+        std::vector<hsize_t> offset(p.dims.size(), 0);
+        while (true) {
+            for (size_t a = 0; a < nav_rank; ++a) offset[a] = static_cast<hsize_t>(coord[a] * chunk[a]);
+            unsigned mask = 0;
+            haddr_t address = HADDR_UNDEF;
+            hsize_t stored = 0;
+            if (H5Dget_chunk_info_by_coord(p.dset.get(), offset.data(), &mask, &address, &stored) < 0 ||
+                address == HADDR_UNDEF || stored != static_cast<hsize_t>(chunk_frames * frame_bytes)) {
+                H5Eclear2(H5E_DEFAULT);
+                return nullptr;  // unwritten (fill value) or unexpected: decode instead
+            }
+            // The frames of the chunk along its last nav axis are back to back.
+            std::vector<int64_t> local(nav_rank, 0);
+            while (true) {
+                int64_t flat = 0, in_chunk = 0;
+                bool inside = true;
+                for (size_t a = 0; a < nav_rank; ++a) {
+                    int64_t idx = coord[a] * chunk[a] + local[a];
+                    inside = inside && idx < nav_dims[a];
+                    flat = flat * nav_dims[a] + idx;
+                    in_chunk = in_chunk * chunk[a] + local[a];
+                }
+                if (inside) {
+                    const size_t last = nav_rank - 1;
+                    int64_t count = std::min(chunk[last], nav_dims[last] - coord[last] * chunk[last]);
+                    layout.runs.push_back(FrameRun{part_first + flat, count, file_index,
+                                                   static_cast<int64_t>(address) + in_chunk * frame_bytes, frame_bytes});
+                }
+                // Next row of the chunk (all nav axes but the last).
+                size_t a = nav_rank - 1;
+                bool done = true;
+                while (a-- > 0) {
+                    if (++local[a] < chunk[a]) {
+                        done = false;
+                        break;
+                    }
+                    local[a] = 0;
+                }
+                if (done) break;
+            }
+            size_t a = nav_rank;
+            bool done = true;
+            while (a-- > 0) {
+                if (++coord[a] < grid[a]) {
+                    done = false;
+                    break;
+                }
+                coord[a] = 0;
+            }
+            if (done) break;
+        }
+        part_first += part_frames;
+    }
+    std::sort(layout.runs.begin(), layout.runs.end(), [](const FrameRun& a, const FrameRun& b) { return a.first < b.first; });
+    for (auto& row : info)
+        if (row.first == "layout") row.second += ", chunks mapped in place";
+    info.erase(std::remove_if(info.begin(), info.end(),
+                              [](const auto& row) { return row.first == "access" || row.first == "compression"; }),
+               info.end());
+    layout.info = std::move(info);
+    return make_mapped(std::move(files), std::move(layout));
+}
+
 } // namespace
 
 bool has_hdf5_signature(std::string_view head) { return signature_offset(head) >= 0; }
@@ -1508,6 +1624,7 @@ std::unique_ptr<Dataset> open_hdf5(const std::string& path, const std::string& i
         std::unique_ptr<Dataset> ds = map_parts(path, sel, geometry, std::move(info));
         return ds;
     }
+    if (auto ds = map_chunks(sel, geometry, info)) return ds;
     return std::make_unique<Hdf5Dataset>(path, std::move(sel), std::move(geometry), std::move(info));
 }
 

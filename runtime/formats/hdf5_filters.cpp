@@ -167,6 +167,20 @@ void inflate_zlib(const std::vector<std::byte>& in, size_t expected_bytes, std::
     out.resize(produced);
 }
 
+namespace {
+
+/// Unshuffles n elements of E bytes: a gather of one byte from each plane per
+/// element, which the compiler vectorises (the plane-by-plane scatter of the
+/// generic loop runs at a quarter of the speed).
+template <size_t E> void unshuffle_fixed(const std::byte* in, size_t n, std::byte* out) {
+    const std::byte* plane[E];
+    for (size_t j = 0; j < E; ++j) plane[j] = in + j * n;
+    for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < E; ++j) out[i * E + j] = plane[j][i];
+}
+
+} // namespace
+
 void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::vector<std::byte>& out) {
     out.resize(in.size());
     const size_t n = elem_size > 0 ? in.size() / elem_size : 0;
@@ -175,9 +189,15 @@ void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::ve
         return;
     }
     // Byte j of element i was stored at j * n + i; trailing bytes as they are.
-    for (size_t j = 0; j < elem_size; ++j) {
-        const std::byte* plane = in.data() + j * n;
-        for (size_t i = 0; i < n; ++i) out[i * elem_size + j] = plane[i];
+    switch (elem_size) {
+    case 2: unshuffle_fixed<2>(in.data(), n, out.data()); break;
+    case 4: unshuffle_fixed<4>(in.data(), n, out.data()); break;
+    case 8: unshuffle_fixed<8>(in.data(), n, out.data()); break;
+    default:
+        for (size_t j = 0; j < elem_size; ++j) {
+            const std::byte* plane = in.data() + j * n;
+            for (size_t i = 0; i < n; ++i) out[i * elem_size + j] = plane[i];
+        }
     }
     size_t done = n * elem_size;
     std::memcpy(out.data() + done, in.data() + done, in.size() - done);

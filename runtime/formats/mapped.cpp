@@ -70,6 +70,14 @@ public:
 
     const std::byte* frame(int64_t index) const override { return stored(index); }
 
+    int64_t contiguous_frames(int64_t first) const override {
+        const FrameRun& run = find(first);
+        const int64_t bytes = frame_elems() * static_cast<int64_t>(dtype_size(dtype_));
+        if (run.stride != bytes || sig_strides_ != contiguous_strides(sig_shape_, static_cast<int64_t>(dtype_size(dtype_))))
+            return 1;
+        return run.first + run.count - first;
+    }
+
     void advise_sequential(int64_t first, int64_t count) const override {
         if (count <= 0) return;
         const FrameRun& a = find(first);
@@ -167,6 +175,23 @@ void ByteReader::need(uint64_t offset, uint64_t count, std::string_view what) co
 
 std::unique_ptr<Dataset> make_mapped(std::vector<MappedFile> files, MappedLayout layout) {
     int64_t frames = checked_frames(files.front().path(), layout);
+    // Runs that continue each other (chunks written one after the other)
+    // become one: fewer lookups, longer kernel calls.
+    std::vector<FrameRun> merged;
+    for (const FrameRun& r : layout.runs) {
+        if (!merged.empty()) {
+            FrameRun& m = merged.back();
+            int64_t stride = m.count > 1 ? m.stride : r.count > 1 ? r.stride : r.offset - m.offset;
+            if (m.file == r.file && m.first + m.count == r.first && stride > 0 && (m.count == 1 || m.stride == stride) &&
+                (r.count == 1 || r.stride == stride) && m.offset + m.count * stride == r.offset) {
+                m.stride = stride;
+                m.count += r.count;
+                continue;
+            }
+        }
+        merged.push_back(r);
+    }
+    layout.runs = std::move(merged);
     const int64_t elem = static_cast<int64_t>(dtype_size(layout.dtype));
     std::vector<int64_t> strides =
         layout.sig_strides.empty() ? contiguous_strides(layout.sig, elem) : layout.sig_strides;

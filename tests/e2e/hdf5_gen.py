@@ -75,6 +75,13 @@ def main(out):
         f.create_dataset("chunked", data=a, chunks=(1, 4, 10, 12), compression="gzip")
     twin("bigendian", a.astype(np.uint16))
 
+    # Unfiltered chunks of whole frames that divide neither nav axis: mapped
+    # in place, one run per chunk row (edge chunks are stored full size).
+    a = rng.integers(0, 60000, (7, 5, 9, 11)).astype(np.uint16)
+    with h5py.File(p("plainchunks.h5"), "w") as f:
+        f.create_dataset("data", data=a, chunks=(2, 3, 9, 11))
+    twin("plainchunks", a)
+
     a = rng.integers(-128, 128, (10, 16, 16)).astype(np.int8)
     with h5py.File(p("stack.h5"), "w") as f:
         f.create_dataset("frames", data=a, chunks=(4, 8, 16))
