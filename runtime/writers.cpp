@@ -223,8 +223,9 @@ void check_output(const std::string& out, const std::vector<std::string>& names)
     std::string ext = out.ends_with('/') ? std::string() : lower_extension(out);
     if (is_dir || ext.empty()) {
         // The nearest existing ancestor must be a writable directory.
-        fs::path p = fs::absolute(fs::path(strip_trailing_slashes(out)));
-        while (!p.empty() && !fs::exists(p) && p != p.parent_path()) p = p.parent_path();
+        std::error_code ec;
+        fs::path p = fs::absolute(fs::path(strip_trailing_slashes(out)), ec);
+        while (!p.empty() && !fs::exists(p, ec) && p != p.parent_path()) p = p.parent_path();
         check_writable_dir(out, p.string());
         return;
     }

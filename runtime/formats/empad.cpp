@@ -60,7 +60,7 @@ std::unique_ptr<Dataset> open_empad(const std::string& path, const OpenOptions& 
         throw data_error(path, "not an EMPAD .xml file: no <raw_file filename=\"...\"> element");
     std::string raw_name = m[1].str();
     std::string raw_path = sibling_path(path, std::filesystem::path(raw_name).filename().string());
-    if (!std::filesystem::exists(raw_path))
+    if (!file_exists(raw_path))
         throw data_error(path, "its data file " + raw_path + " (named by <raw_file>) does not exist");
 
     std::vector<int64_t> stored;

@@ -664,7 +664,7 @@ Part open_part(const std::string& file_path, hid_t loc, const std::string& name)
             if (H5Pget_virtual_filename(dcpl.get(), i, source, sizeof source) < 0) continue;
             std::string src = source;
             if (src == "." || src.find('%') != std::string::npos) continue;
-            if (!fs::exists(src) && !fs::exists(sibling_path(file_path, src)))
+            if (!file_exists(src) && !file_exists(sibling_path(file_path, src)))
                 throw data_error(file_path, "virtual dataset " + name + " maps data from '" + src +
                                                 "', which is missing (looked for " + sibling_path(file_path, src) + ")");
         }
@@ -708,7 +708,7 @@ std::string locate_linked_file(const std::string& master, const std::string& lin
         tries.push_back(sibling_path(master, fs::path(target).filename().string()));
     }
     for (const std::string& t : tries)
-        if (fs::is_regular_file(t)) return t;
+        if (std::error_code ec; fs::is_regular_file(t, ec)) return t;
     throw data_error(master, link + " links to the data file '" + target + "', which is missing (looked for " +
                                  tries.front() + ")");
 }
@@ -730,7 +730,7 @@ Part open_linked_part(const std::string& path, hid_t file, const std::string& li
     Part p = open_part(path, file, link);
     // A path through an external group link lives in another file.
     char name[4096] = {};
-    if (H5Fget_name(p.dset.get(), name, sizeof name) > 0 && fs::path(name) != fs::path(path) && fs::exists(name))
+    if (H5Fget_name(p.dset.get(), name, sizeof name) > 0 && fs::path(name) != fs::path(path) && file_exists(name))
         p.file = name;
     return p;
 }

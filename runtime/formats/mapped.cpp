@@ -244,6 +244,11 @@ void check_stored_geometry(const std::string& path, const OpenOptions& options, 
         throw data_error(path, "a byte order applies to raw files only; " + format + " files carry their own");
 }
 
+bool file_exists(const std::string& path) {
+    std::error_code ec;
+    return std::filesystem::exists(path, ec) && !ec;
+}
+
 std::string sibling_path(const std::string& path, const std::string& name) {
     return (std::filesystem::path(path).parent_path() / name).string();
 }

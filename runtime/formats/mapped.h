@@ -116,6 +116,10 @@ std::vector<int64_t> choose_nav(const std::string& path, const OpenOptions& opti
 void check_stored_geometry(const std::string& path, const OpenOptions& options, const std::string& format,
                            const std::vector<int64_t>& sig, DType dtype);
 
+/// True when `path` names an existing file or directory. Never throws (a
+/// name too long for the file system, a permission error: false).
+bool file_exists(const std::string& path);
+
 /// The path of `name` next to `path` (same directory).
 std::string sibling_path(const std::string& path, const std::string& name);
 

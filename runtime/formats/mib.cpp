@@ -170,7 +170,7 @@ std::unique_ptr<Dataset> open_mib(const std::string& path, const OpenOptions& op
     } else {
         paths.push_back(path);
         std::string candidate = std::filesystem::path(path).replace_extension(".hdr").string();
-        if (std::filesystem::exists(candidate)) hdr_path = candidate;
+        if (file_exists(candidate)) hdr_path = candidate;
     }
     std::map<std::string, std::string> hdr;
     if (!hdr_path.empty()) hdr = read_hdr(hdr_path);

@@ -87,7 +87,7 @@ std::unique_ptr<Dataset> open_mrc(const std::string& path, const OpenOptions& op
     std::string stem = std::filesystem::path(path).stem().string();
     if (stem.size() > 6 && stem.substr(stem.size() - 6) == "_movie") {
         std::string info_path = sibling_path(path, stem.substr(0, stem.size() - 6) + "_info.txt");
-        if (std::filesystem::exists(info_path)) {
+        if (file_exists(info_path)) {
             auto de = read_de_info(info_path);
             int64_t sx = to_int(de["Scan - Size X"]), sy = to_int(de["Scan - Size Y"]);
             std::string type = de["Scan - Type"];

@@ -35,7 +35,7 @@ std::unique_ptr<Dataset> open_tvips(const std::string& path, const OpenOptions& 
             char suffix[16];
             std::snprintf(suffix, sizeof suffix, "_%03d.tvips", i);
             std::string part = sibling_path(path, m[1].str() + suffix);
-            if (!std::filesystem::exists(part)) break;
+            if (!file_exists(part)) break;
             parts.push_back(part);
         }
     }

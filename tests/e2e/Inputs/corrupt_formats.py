@@ -26,6 +26,7 @@ shutil.copy(os.path.join(src, "mib/001_4x2_6bit.hdr"), os.path.join(out, "lonely
 
 xml = read("empad/map4x4.xml")
 write("noraw.xml", xml.replace(b"scan_x4_y4.raw", b"missing_x4_y4.raw"))
+write("longname.xml", xml.replace(b"scan_x4_y4.raw", b"x" * 5000 + b".raw"))  # too long for the file system
 write("cutraw.xml", xml.replace(b"scan_x4_y4.raw", b"cut_x4_y4.raw"))
 write("cut_x4_y4.raw", read("empad/scan_x4_y4.raw")[:1000000])
 
