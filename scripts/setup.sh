@@ -13,11 +13,13 @@ PACKAGES=(
   liblz4-dev                                 # LZ4 and bitshuffle+LZ4 chunks of HDF5 files
   python3-h5py bitshuffle hdf5-filter-plugin # HDF5 test files (h5py, bitshuffle and LZ4 plugins)
   libfftw3-dev                               # fft2: per-frame Fourier transforms (crystallinity)
+  libopenmpi-dev openmpi-bin                 # MPI: mpirun -np N tem run ...
   clang-14 libclang-rt-14-dev                # libFuzzer targets of the slow tests (fuzz/run.sh)
   libcli11-dev                               # command-line parsing
   libfmt-dev                                 # formatting
   libpng-dev                                 # PNG previews
   libtiff-dev                                # 32-bit float TIFF results
+  libedit-dev                                # line editing, history and completion in tem repl
   googletest libgtest-dev                    # unit tests
   python3 python3-numpy                      # test references and the sample dataset
   zlib1g-dev libzstd-dev libedit-dev libffi-dev libxml2-dev   # libraries LLVM's CMake package links

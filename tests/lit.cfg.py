@@ -40,6 +40,18 @@ try:
     config.available_features.add("numpy")
 except ImportError:
     pass
+# MPI: mpirun on PATH and a tem built with MPI (tem --version names it).
+import shutil
+import subprocess
+if shutil.which("mpirun"):
+    try:
+        version = subprocess.run([config.tem_bin, "--version"], capture_output=True, text=True).stdout
+        if "MPI" in version and "no MPI" not in version:
+            config.available_features.add("mpi")
+    except OSError:
+        pass
+for var in ["OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"]:
+    config.environment[var] = "1"  # CI runs as root; OpenMPI refuses otherwise
 try:
     import h5py  # noqa: F401
     config.available_features.add("h5py")

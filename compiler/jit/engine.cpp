@@ -20,6 +20,7 @@
 #include "compiler/evaluator.h"
 #include "compiler/jit/codegen.h"
 #include "compiler/jit/jit.h"
+#include "runtime/cluster.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -41,7 +42,9 @@ class JitEvaluator : public Evaluator {
 public:
     JitEvaluator(const ir::Program& p, const Plan& plan, const rt::Dataset* ds, const EngineOptions& opts,
                  EngineReport& report)
-        : Evaluator(p, plan, ds), opts_(opts), report_(report) {}
+        : Evaluator(p, plan, ds), opts_(opts), report_(report) {
+        set_control(opts.control);
+    }
 
 protected:
     void run_pass(const PassPlan& pp) override {
@@ -113,8 +116,13 @@ protected:
             cells.push_back(reduction_cells(p_, *r, false));
             global.emplace_back(static_cast<size_t>(cells.back()), acc_init(r->rop));
         }
-        std::vector<rt::Partition> parts =
+        // Under MPI this rank takes its contiguous block of the partitions.
+        rt::Cluster& cluster = rt::Cluster::get();
+        const std::vector<rt::Partition> all_parts =
             rt::make_partitions(ds_->num_frames(), frame_bytes, rt::kPartitionBytes, ds_->block_frames());
+        auto [part_lo, part_hi] = cluster.share(all_parts.size());
+        std::vector<rt::Partition> parts(all_parts.begin() + static_cast<std::ptrdiff_t>(part_lo),
+                                         all_parts.begin() + static_cast<std::ptrdiff_t>(part_hi));
         int threads = opts_.threads > 0 ? opts_.threads : static_cast<int>(std::thread::hardware_concurrency());
         threads = std::max(1, std::min<int>(threads, static_cast<int>(parts.size())));
         report_.threads = std::max(report_.threads, threads);
@@ -148,6 +156,7 @@ protected:
                     {
                         std::lock_guard<std::mutex> lock(mu);
                         if (next >= parts.size() || failure) return;
+                        check_cancel();  // the catch below stops the other threads
                         part = next++;
                     }
                     for (size_t i = 0; i < nav_reducing.size(); ++i) {
@@ -225,6 +234,7 @@ protected:
                             acc_merge(nav_reducing[i]->rop, global[i][k], AccState{s[k], s[c + k], s[2 * c + k]});
                     }
                     ++merged;
+                    if (opts_.control) opts_.control->partition_finished(pa.count);
                     cv.notify_all();
                 }
             } catch (...) {
@@ -237,7 +247,22 @@ protected:
         for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
         worker();
         for (std::thread& t : pool) t.join();
-        if (failure) std::rethrow_exception(failure);
+        if (cluster.distributed()) {
+            // Every rank stops together, with the first failing rank's reason.
+            std::string error;
+            if (failure) {
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& e) {
+                    error = e.what();
+                }
+            }
+            error = cluster.agree(error);
+            if (!error.empty()) throw rt::DataError(error);
+            merge_ranks(cluster, all_parts, nav_reducing, cells, global, frame_results, spec);
+        } else if (failure) {
+            std::rethrow_exception(failure);
+        }
         for (size_t i = 0; i < nav_reducing.size(); ++i) {
             const Node* r = nav_reducing[i];
             auto m = layout(*r, r->axes);
@@ -248,6 +273,52 @@ protected:
     }
 
 private:
+    /// Makes every rank hold the whole pass: the nav-reducing states merged
+    /// over the ranks (a tree in rank order, compiler/accumulator.h's merge)
+    /// and every rank's frames of the per-frame results.
+    void merge_ranks(rt::Cluster& cluster, const std::vector<rt::Partition>& all_parts,
+                     const std::vector<const Node*>& nav_reducing, const std::vector<int64_t>& cells,
+                     std::vector<std::vector<AccState>>& global, const std::vector<double*>& frame_results,
+                     const KernelSpec& spec) {
+        std::vector<double> flat;
+        for (const auto& states : global)
+            for (const AccState& st : states) flat.insert(flat.end(), {st.a, st.b, st.n});
+        cluster.merge_all(flat, [&](std::vector<double>& lower, const std::vector<double>& higher) {
+            size_t at = 0;
+            for (size_t i = 0; i < nav_reducing.size(); ++i)
+                for (int64_t k = 0; k < cells[i]; ++k, at += 3) {
+                    AccState s{lower[at], lower[at + 1], lower[at + 2]};
+                    acc_merge(nav_reducing[i]->rop, s, AccState{higher[at], higher[at + 1], higher[at + 2]});
+                    lower[at] = s.a, lower[at + 1] = s.b, lower[at + 2] = s.n;
+                }
+        });
+        size_t at = 0;
+        for (auto& states : global)
+            for (AccState& st : states) {
+                st = AccState{flat[at], flat[at + 1], flat[at + 2]};
+                at += 3;
+            }
+        // Per-frame results: frame f's cells are contiguous (nav axes first).
+        std::vector<std::pair<int64_t, int64_t>> frames(static_cast<size_t>(cluster.size()));
+        for (int r = 0; r < cluster.size(); ++r) {
+            auto [lo, hi] = cluster.share_of(r, all_parts.size());
+            int64_t first = lo < hi ? all_parts[lo].first : 0;
+            int64_t last = lo < hi ? all_parts[hi - 1].first + all_parts[hi - 1].count : 0;
+            frames[static_cast<size_t>(r)] = {first, last};
+        }
+        // In node order: every rank must gather the same arrays in the same
+        // order (an unordered_map's order follows pointers, which differ).
+        std::vector<std::pair<const Node*, int>> slots(spec.frame_result_slot.begin(), spec.frame_result_slot.end());
+        std::sort(slots.begin(), slots.end(), [](const auto& x, const auto& y) { return x.first->id < y.first->id; });
+        for (const auto& [node, slot] : slots) {
+            if (spec.frame_buffer.count(node)) continue;  // one frame at a time: never materialised
+            int64_t per_frame = reduction_cells(p_, *node, true);
+            std::vector<std::pair<int64_t, int64_t>> ranges;
+            for (const auto& [a, b] : frames) ranges.emplace_back(a * per_frame, b * per_frame);
+            cluster.gather_ranges(frame_results[static_cast<size_t>(slot)], ranges);
+        }
+    }
+
     /// True for a value that varies over nav and sig axes (a frame-kind
     /// value: one number per pixel of every frame).
     bool frame_kind(const Node& n) const { return (n.axes & nav_) != 0 && (n.axes & ~nav_ & ~ir::kBinBit) != 0; }
