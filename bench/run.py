@@ -647,12 +647,13 @@ def main():
     raw.write_text(json.dumps(report, indent=1, default=str))
     if not args.no_report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-        # Keep the section bench/formats.py writes.
         report_path = Path(args.report)
-        if report_path.exists() and "<!-- formats:begin -->" in report_path.read_text():
-            prev = report_path.read_text()
-            text = text.rstrip("\n") + "\n\n" + prev[prev.index("<!-- formats:begin -->"):
-                                                    prev.index("<!-- formats:end -->") + len("<!-- formats:end -->")] + "\n"
+        # Keep the sections bench/formats.py and bench/mpi.py write.
+        prev = report_path.read_text() if report_path.exists() else ""
+        for tag in ("formats", "mpi"):
+            b, e = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+            if b in prev:
+                text = text.rstrip("\n") + "\n\n" + prev[prev.index(b):prev.index(e) + len(e)] + "\n"
         report_path.write_text(text)
         log(f"wrote {args.report} (raw figures: {raw})")
 
