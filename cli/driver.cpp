@@ -118,7 +118,7 @@ bool compile(const CompileOptions& options, Compilation& c) {
     CommandLineInputs inputs(options, c);
     SemaOptions sema;
     sema.param_overrides = options.sets;
-    sema.eval_mode = options.mode == ParseMode::Eval;
+    sema.eval_mode = options.mode == ParseMode::Eval && options.implicit_inputs;
     sema.require_inputs = options.require_inputs;
     c.program = analyze(c.script, c.sm, c.diags, inputs, sema);
     inputs.check_unused(c.diags);
@@ -137,8 +137,10 @@ void print_diagnostics(const Compilation& c) {
 }
 
 std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, ExecuteReport& report) {
-    if (!options.jit) return compiler::interpret(*c.program, *c.plan, c.dataset.get(), &report.frames_read);
+    if (!options.jit)
+        return compiler::interpret(*c.program, *c.plan, c.dataset.get(), &report.frames_read, options.control);
     compiler::EngineOptions eo;
+    eo.control = options.control;
     eo.threads = options.threads;
     eo.emit_llvm = options.emit_llvm;
     compiler::EngineReport er;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "compiler/plan.h"
+#include "compiler/run_control.h"
 #include "lang/ast.h"
 #include "lang/diagnostics.h"
 #include "lang/ir.h"
@@ -37,6 +38,9 @@ struct CompileOptions {
     rt::OpenOptions open;        ///< --nav --sig --dtype for raw files
     bool require_inputs = true;  ///< false for tem check / tem plan without bindings
     bool analyze = true;         ///< false: stop after parsing (--emit=tokens|ast)
+    /// Eval mode only: declare the dataset `d` and `use stem` implicitly
+    /// (tem eval); the REPL writes its inputs itself and turns this off.
+    bool implicit_inputs = true;
 };
 
 /// Everything a compilation produced. Diagnostics are in `diags`.
@@ -61,6 +65,7 @@ struct ExecuteOptions {
     bool jit = true;         ///< false: the reference evaluator
     int threads = 0;         ///< 0: all cores
     bool emit_llvm = false;
+    compiler::RunControl* control = nullptr;  ///< cancellation and progress; may be null
 };
 
 struct ExecuteReport {
@@ -70,7 +75,8 @@ struct ExecuteReport {
     std::string llvm_text;
 };
 
-/// Runs the plan with the JIT engine or the reference evaluator.
+/// Runs the plan with the JIT engine or the reference evaluator. Throws
+/// compiler::Cancelled when options.control is cancelled.
 std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, ExecuteReport& report);
 
 /// Throws DataError when the results cannot be written to `out` (checked

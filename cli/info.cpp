@@ -6,6 +6,7 @@
 #include "cli/info.h"
 
 #include "cli/driver.h"
+#include "cli/summary.h"
 #include "lang/sema.h"
 
 #include <cstdio>
@@ -22,9 +23,15 @@ std::string shape_text(const std::vector<int64_t>& shape) {
     return s + ")";
 }
 
+std::string shape_json(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
 } // namespace
 
-int cmd_info(const std::string& path, const rt::OpenOptions& options) {
+int cmd_info(const std::string& path, const rt::OpenOptions& options, bool json) {
     std::unique_ptr<rt::Dataset> ds = rt::open_dataset(path, options);
     std::vector<std::string> names =
         default_axis_names(static_cast<int>(ds->nav_shape().size()), static_cast<int>(ds->sig_shape().size()));
@@ -53,6 +60,28 @@ int cmd_info(const std::string& path, const rt::OpenOptions& options) {
         bool known = false;
         for (const auto& [k, v] : rows) known = known || k == row.first;
         if (!known) rows.push_back(row);  // the reader may repeat a common field
+    }
+    if (json) {
+        std::vector<std::string> axis_names = names;
+        std::string out = "{\"path\": " + json_string(ds->path()) + ", \"format\": " + json_string(ds->format());
+        out += ", \"nav_shape\": " + shape_json(ds->nav_shape()) + ", \"sig_shape\": " + shape_json(ds->sig_shape());
+        out += ", \"nav_axes\": [";
+        for (size_t i = 0; i < axis_names.size(); ++i)
+            out += (i == nav ? "], \"sig_axes\": [" : i ? ", " : "") + json_string(axis_names[i]);
+        if (nav == axis_names.size()) out += "], \"sig_axes\": [";
+        out += "], \"dtype\": " + json_string(dtype_name(ds->dtype()));
+        out += ", \"byte_order\": " +
+               json_string(dtype_size(ds->dtype()) == 1 ? "none" : ds->big_endian() ? "big" : "little");
+        out += ", \"frames\": " + std::to_string(ds->num_frames()) + ", \"frame_bytes\": " +
+               std::to_string(frame_bytes) + ", \"data_bytes\": " + std::to_string(frame_bytes * ds->num_frames());
+        out += ", \"headers\": {";
+        bool first = true;
+        for (size_t i = 10; i < rows.size(); ++i) {
+            out += (first ? "" : ", ") + json_string(rows[i].first) + ": " + json_string(rows[i].second);
+            first = false;
+        }
+        std::fputs((out + "}}\n").c_str(), stdout);
+        return kExitOk;
     }
     size_t width = 0;
     for (const auto& [k, v] : rows) width = std::max(width, k.size());

@@ -1,12 +1,16 @@
 //===- cli/main.cpp - The tem command ------------------------------------===//
 //
 // This file implements the `tem` executable: argument parsing with CLI11 and
-// one handler per subcommand (run, eval, info, check, plan). Every user
+// one handler per subcommand (run, eval, info, repl, check, plan). Every user
 // mistake ends with a message on stderr and exit status 1; nothing else.
 //
 //===----------------------------------------------------------------------===//
 #include "cli/driver.h"
+#include "runtime/cluster.h"
 #include "cli/info.h"
+#include "cli/progress.h"
+#include "cli/repl.h"
+#include "cli/summary.h"
 #include "compiler/interpreter.h"
 #include "lang/ast.h"
 #include "lang/lexer.h"
@@ -37,6 +41,8 @@ struct DataFlags {
     int threads = 0;
     std::string emit;
     bool timings = false;
+    bool json = false;
+    bool quiet = false;
 
     void add_geometry(CLI::App* app) {
         app->add_option("--nav", nav, "nav shape of a raw file (or a re-shape of a flat scan), e.g. 256,256");
@@ -56,6 +62,8 @@ struct DataFlags {
         app->add_option("--emit", emit, "print a stage instead of nothing: llvm (the optimised kernels, on stderr)")
             ->check(CLI::IsMember({"llvm"}));
         app->add_flag("--timings", timings, "print the time of each phase (parse, plan, compile, run, write) on stderr");
+        app->add_flag("--json", json, "print every result's summary (and arrays of at most 64 values in full) as JSON");
+        app->add_flag("-q,--quiet", quiet, "no progress bar on stderr (it shows only on a terminal, after 0.5 s)");
     }
 };
 
@@ -101,22 +109,56 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
     auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
     Clock::time_point t0 = Clock::now();
     Compilation c;
-    bool ok = compile(opts, c);
-    print_diagnostics(c);
-    if (!ok) return kExitUser;
+    rt::Cluster& cluster = rt::Cluster::get();
+    if (!cluster.distributed()) {
+        bool ok = compile(opts, c);
+        print_diagnostics(c);
+        if (!ok) return kExitUser;
+        check_output_target(c, flags.out);
+    } else {
+        // Every rank compiles and opens the data; all stop if one fails, and
+        // rank 0 alone speaks and writes.
+        std::string error;
+        bool ok = false;
+        try {
+            ok = compile(opts, c);
+            if (ok && cluster.rank() == 0) check_output_target(c, flags.out);
+        } catch (const rt::DataError& e) {
+            error = e.what();
+        }
+        if (cluster.rank() == 0) print_diagnostics(c);
+        std::string agreed = cluster.agree(error.empty() && !ok ? "the script has errors" : error);
+        if (!agreed.empty()) {
+            if (error.empty() && !ok) return kExitUser;  // the diagnostics said it (rank 0)
+            throw rt::DataError(agreed);
+        }
+    }
     double front = since(t0);
-    check_output_target(c, flags.out);
     ExecuteOptions eo;
     eo.jit = flags.engine == "jit";
     eo.threads = flags.threads;
     eo.emit_llvm = flags.emit == "llvm";
     ExecuteReport report;
+    compiler::RunControl control;
+    eo.control = &control;
     Clock::time_point t1 = Clock::now();
-    std::vector<rt::Result> results = execute(c, eo, report);
+    std::vector<rt::Result> results;
+    {
+        int64_t frames = c.dataset ? c.dataset->num_frames() * static_cast<int64_t>(c.plan->passes.size()) : 0;
+        int64_t frame_bytes = c.dataset ? c.dataset->frame_elems() * static_cast<int64_t>(dtype_size(c.dataset->dtype())) : 0;
+        ProgressBar bar(control, frames, frame_bytes, !flags.quiet);
+        results = execute(c, eo, report);
+    }
     double exec = since(t1);
     if (eo.emit_llvm) std::fputs(report.llvm_text.c_str(), stderr);
     Clock::time_point t2 = Clock::now();
-    emit_results(c, results, flags.out, bare);
+    if (cluster.rank() != 0) return kExitOk;  // rank 0 writes and prints
+    if (flags.json) {
+        if (!flags.out.empty()) emit_results(c, results, flags.out, bare);
+        std::fputs(results_json(results).c_str(), stdout);
+    } else {
+        emit_results(c, results, flags.out, bare);
+    }
     if (flags.timings)
         std::fprintf(stderr,
                      "timings: parse+plan %.4f s, compile %.4f s, run %.4f s (passes %.4f s, %d thread%s), write %.4f s, engine %s, "
@@ -217,6 +259,8 @@ int main_impl(int argc, char** argv) {
     app.add_flag("--version", show_version, "print the version of tem, LLVM and HDF5");
 
     std::string script, expr, path, emit;
+    bool info_json = false;
+    ReplOptions repl_opts;
     std::vector<std::string> bindings;
     DataFlags run_flags, eval_flags, check_flags, plan_flags, info_flags;
 
@@ -236,6 +280,19 @@ int main_impl(int argc, char** argv) {
     info->footer("Example:\n  tem info scan.npy\n  tem info 'raw:scan.raw?nav=256,256&sig=128,128&dtype=u16'");
     info->add_option("path", path, "the dataset")->required();
     info_flags.add_geometry(info);
+    info->add_flag("--json", info_json, "print the fields as one JSON object");
+
+    CLI::App* repl = app.add_subcommand("repl", "an interactive session with the dataset bound to d");
+    repl->footer("Example:\n  tem repl scan.npy\n  tem> bf = sum(d, sig, where = disk(64, 64, 10))\n"
+                 "Type .help in the session for its commands; docs/repl.md has a whole session.");
+    repl->add_option("path", repl_opts.path, "the dataset bound to d (optional: .open d PATH binds it later)");
+    DataFlags repl_flags;
+    repl_flags.add_geometry(repl);
+    repl->add_option("--engine", repl_opts.engine, "execution engine: jit (the default) or interp")
+        ->check(CLI::IsMember({"jit", "interp"}));
+    repl->add_option("--threads", repl_opts.threads, "threads to use (default: all cores)")->check(CLI::PositiveNumber);
+    repl->add_flag("--echo", repl_opts.echo, "print each prompt and input line when reading a pipe (for transcripts)");
+    repl->add_flag("-q,--quiet", repl_opts.quiet, "no progress bar on stderr");
 
     CLI::App* check = app.add_subcommand("check", "parse and type-check a script without running it");
     check->footer("Example:\n  tem check bf.tem\n  tem check bf.tem --emit=ir d=scan.npy");
@@ -267,13 +324,17 @@ int main_impl(int argc, char** argv) {
     if (show_version) {
         unsigned maj = 0, min = 0, rel = 0;
         H5get_libversion(&maj, &min, &rel);
-        std::printf("tem %s (LLVM %s, HDF5 %u.%u.%u, host CPU %s)\n", version(), LLVM_VERSION_STRING, maj, min, rel,
-                    llvm::sys::getHostCPUName().str().c_str());
+        std::printf("tem %s (LLVM %s, HDF5 %u.%u.%u, %s, host CPU %s)\n", version(), LLVM_VERSION_STRING, maj, min, rel,
+                    rt::Cluster::library_version().c_str(), llvm::sys::getHostCPUName().str().c_str());
         return kExitOk;
     }
     if (run->parsed()) return cmd_run(script, bindings, run_flags);
     if (eval->parsed()) return cmd_eval(expr, bindings, eval_flags);
-    if (info->parsed()) return cmd_info(path, open_options(info_flags));
+    if (info->parsed()) return cmd_info(path, open_options(info_flags), info_json);
+    if (repl->parsed()) {
+        repl_opts.open = open_options(repl_flags);
+        return cmd_repl(repl_opts);
+    }
     if (check->parsed()) return cmd_check(script, bindings, emit, check_flags, false);
     if (plan->parsed()) return cmd_check(script, bindings, "", plan_flags, true);
     std::fputs(app.help().c_str(), stdout);
@@ -283,17 +344,29 @@ int main_impl(int argc, char** argv) {
 } // namespace
 } // namespace tem::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int main_guarded(int argc, char** argv) {
+    // Under mpirun only rank 0 reports errors (all ranks agree on them first).
+    const bool speaks = tem::rt::Cluster::get().rank() == 0;
     try {
         return tem::cli::main_impl(argc, argv);
     } catch (const tem::rt::DataError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        if (speaks) std::fprintf(stderr, "%s\n", e.what());
         return tem::cli::kExitUser;
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "tem: error: out of memory\n");
+        if (speaks) std::fprintf(stderr, "tem: error: out of memory\n");
         return tem::cli::kExitUser;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "tem: internal error: %s\n", e.what());
+        if (speaks) std::fprintf(stderr, "tem: internal error: %s\n", e.what());
         return tem::cli::kExitInternal;
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    int status = main_guarded(argc, argv);
+    tem::rt::Cluster::get().finish();
+    return status;
 }

@@ -30,6 +30,7 @@
 #include "lang/ir.h"
 #include "lang/ir_eval.h"
 #include "runtime/dataset.h"
+#include "compiler/run_control.h"
 #include "runtime/partition.h"
 #include "runtime/writers.h"
 
@@ -70,9 +71,15 @@ public:
     /// Frames read by the passes so far (a frame read by two passes counts twice).
     int64_t frames_read() const { return frames_read_; }
 
+    /// Lets another thread cancel the run and watch its progress; may be null.
+    void set_control(RunControl* control) { control_ = control; }
+
     std::vector<rt::Result> run() {
         compute_roi();
-        for (const PassPlan& pp : plan_.passes) run_pass(pp);
+        for (const PassPlan& pp : plan_.passes) {
+            run_pass(pp);
+            check_cancel();
+        }
         std::vector<rt::Result> results;
         for (const ir::Output& o : p_.outputs) results.push_back(output(o));
         return results;
@@ -81,6 +88,11 @@ public:
     virtual ~Evaluator() = default;
 
 protected:
+    /// Throws Cancelled when the run's control says so (between partitions).
+    void check_cancel() const {
+        if (control_) control_->check();
+    }
+
     // ---- layout helpers ----------------------------------------------------
 
     /// Extent of `axis` in the space of `n`; the bins axis takes its length
@@ -436,6 +448,7 @@ protected:
         if (ds_ && !ds_->mapped()) decoded.resize(static_cast<size_t>(frame_bytes));
         int64_t block = ds_ ? ds_->block_frames() : 1;
         for (const rt::Partition& part : rt::make_partitions(frames, frame_bytes, rt::kPartitionBytes, block)) {
+            check_cancel();
             for (auto& st : stages)
                 for (Running& run : st)
                     if (!run.frame_local) run.partition.assign(run.global.size(), acc_init(run.node->rop));
@@ -466,6 +479,7 @@ protected:
                     if (!run.frame_local)
                         for (size_t i = 0; i < run.global.size(); ++i)
                             acc_merge(run.node->rop, run.global[i], run.partition[i]);
+            if (control_) control_->partition_finished(part.count);
         }
         for (auto& st : stages)
             for (Running& run : st) {
@@ -545,6 +559,7 @@ protected:
     const rt::Dataset* ds_;
     std::vector<std::unique_ptr<Materialized>> mats_;  // by node id
     std::vector<uint8_t> roi_;                        // per frame, C order of nav
+    RunControl* control_ = nullptr;                   // set_control(); may be null
     int64_t frames_read_ = 0;                         // frames the passes read, summed over passes
     std::vector<int64_t> sig_strides_;
     AxisSet nav_ = 0;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "compiler/plan.h"
+#include "compiler/run_control.h"
 #include "lang/ir.h"
 #include "runtime/dataset.h"
 #include "runtime/writers.h"
@@ -21,7 +22,10 @@ namespace tem::compiler {
 /// no pass and the program reads no data) and returns the outputs in program
 /// order. Single-threaded; partitions are processed and merged in order.
 /// `frames_read`, when given, receives the number of frames the passes read.
+/// `control`, when given, can cancel the run (Cancelled is thrown) and counts
+/// the frames done.
 std::vector<rt::Result> interpret(const ir::Program& program, const Plan& plan,
-                                  const rt::Dataset* dataset, int64_t* frames_read = nullptr);
+                                  const rt::Dataset* dataset, int64_t* frames_read = nullptr,
+                                  RunControl* control = nullptr);
 
 } // namespace tem::compiler

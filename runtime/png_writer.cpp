@@ -31,25 +31,6 @@ constexpr int64_t kMinShortSide = 256;
 constexpr int64_t kMaxLongSide = 4096;
 constexpr int64_t kPlotWidth = 512, kPlotHeight = 256;
 
-/// Viridis as a degree-6 polynomial fit (t in [0, 1]).
-Rgb viridis(double t) {
-    static constexpr double kC[7][3] = {
-        {0.2777273272234177, 0.005407344544966578, 0.3340998053353061},
-        {0.1050930431085774, 1.404613529898575, 1.384590162594685},
-        {-0.3308618287255563, 0.214847559468213, 0.09509516302823659},
-        {-4.634230498983486, -5.799100973351585, -19.33244095627987},
-        {6.228269936347081, 14.17993336680509, 56.69055260068105},
-        {4.776384997670288, -13.74514537774601, -65.35303263337234},
-        {-5.435455855934631, 4.645852612178535, 26.3124352495832}};
-    Rgb rgb{};
-    for (int channel = 0; channel < 3; ++channel) {
-        double v = kC[6][channel];
-        for (int k = 5; k >= 0; --k) v = kC[k][channel] + t * v;
-        rgb[channel] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-    }
-    return rgb;
-}
-
 /// Percentile `q` (0..100) of sorted values, interpolated linearly between
 /// neighbours as numpy.percentile does by default.
 double percentile(const std::vector<double>& sorted, double q) {
@@ -177,6 +158,24 @@ Canvas draw_plot(const double* values, int64_t n) {
 }
 
 } // namespace
+
+std::array<uint8_t, 3> viridis(double t) {
+    static constexpr double kC[7][3] = {
+        {0.2777273272234177, 0.005407344544966578, 0.3340998053353061},
+        {0.1050930431085774, 1.404613529898575, 1.384590162594685},
+        {-0.3308618287255563, 0.214847559468213, 0.09509516302823659},
+        {-4.634230498983486, -5.799100973351585, -19.33244095627987},
+        {6.228269936347081, 14.17993336680509, 56.69055260068105},
+        {4.776384997670288, -13.74514537774601, -65.35303263337234},
+        {-5.435455855934631, 4.645852612178535, 26.3124352495832}};
+    std::array<uint8_t, 3> rgb{};
+    for (int channel = 0; channel < 3; ++channel) {
+        double v = kC[6][channel];
+        for (int k = 5; k >= 0; --k) v = kC[k][channel] + t * v;
+        rgb[channel] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+    }
+    return rgb;
+}
 
 void write_png(const std::string& path, const Result& result) {
     if (result.shape.empty())

@@ -11,6 +11,7 @@
 
 #include "lang/dtype.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -79,6 +80,11 @@ void write_h5(const std::string& path, const std::vector<Result>& results,
 /// drawn black); 1-D results as a line plot; results with more axes as the
 /// first 2-D slice. Throws DataError with a clear message for scalars.
 void write_png(const std::string& path, const Result& result);
+
+/// The viridis colour map as a degree-6 polynomial fit: t in [0, 1] to 8-bit
+/// RGB (t outside is clamped by the channels). PNG previews and the REPL's
+/// terminal thumbnails use it.
+std::array<uint8_t, 3> viridis(double t);
 
 /// Writes a 32-bit float TIFF: 2-D results as one image, higher ranks as a
 /// stack of 2-D pages (Fiji/ImageJ opens it with the right shape), 1-D as one

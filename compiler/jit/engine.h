@@ -9,6 +9,7 @@
 #pragma once
 
 #include "compiler/plan.h"
+#include "compiler/run_control.h"
 #include "lang/ir.h"
 #include "runtime/dataset.h"
 #include "runtime/writers.h"
@@ -21,6 +22,7 @@ namespace tem::compiler {
 struct EngineOptions {
     int threads = 0;              ///< 0: all cores
     bool emit_llvm = false;       ///< keep the optimised module text of every pass
+    RunControl* control = nullptr;  ///< cancellation and progress; may be null
 };
 
 /// What a JIT run measured and produced besides results.
@@ -32,7 +34,8 @@ struct EngineReport {
     std::string llvm_text;        ///< the optimised modules, when emit_llvm
 };
 
-/// Runs `plan` with compiled kernels. Same contract as interpret().
+/// Runs `plan` with compiled kernels. Same contract as interpret(); throws
+/// Cancelled when options.control is cancelled.
 std::vector<rt::Result> run_jit(const ir::Program& program, const Plan& plan, const rt::Dataset* dataset,
                                 const EngineOptions& options, EngineReport& report);
 
