@@ -453,6 +453,9 @@ protected:
                 for (Running& run : st)
                     if (!run.frame_local) run.partition.assign(run.global.size(), acc_init(run.node->rop));
             for (int64_t f = part.first; f < part.first + part.count; ++f) {
+                // The reference loop is slow: a partition may take a second,
+                // so a cancel is also honoured every 16 frames.
+                if ((f & 15) == 0) check_cancel();
                 Env env;
                 int64_t rest = f;
                 for (size_t i = nav_axes.size(); i-- > 0;) {

@@ -204,6 +204,7 @@ protected:
                     } else {
                         buffer.resize(static_cast<size_t>(tile_frames * frame_bytes));
                         for (int64_t t = pa.first; t < pa.first + pa.count; t += tile_frames) {
+                            check_cancel();  // decoding is slower than reading: also between tiles
                             int64_t end = std::min(t + tile_frames, pa.first + pa.count);
                             // Only runs of frames inside the roi are decoded.
                             for (int64_t f = t; f < end;) {
