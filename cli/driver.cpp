@@ -73,6 +73,16 @@ public:
     }
 
     std::optional<ArrayData> load_array(const std::string& name, const std::string& path) override {
+        if (path.rfind("<memory>:", 0) == 0) {
+            auto it = opts_.memory.find(path.substr(9));
+            if (it == opts_.memory.end()) throw rt::DataError(path + ": error: internal: no such result in memory");
+            ArrayData d;
+            d.shape = it->second->shape;
+            d.dtype = it->second->dtype;
+            d.values = std::make_shared<const std::vector<double>>(it->second->values);
+            d.path = path;
+            return d;
+        }
         rt::Array a = rt::read_array(path);
         ArrayData d;
         d.shape = a.shape;

@@ -41,6 +41,9 @@ struct CompileOptions {
     /// Eval mode only: declare the dataset `d` and `use stem` implicitly
     /// (tem eval); the REPL writes its inputs itself and turns this off.
     bool implicit_inputs = true;
+    /// Arrays held in memory (the REPL's earlier results), served to array
+    /// inputs whose path is "<memory>:NAME".
+    std::map<std::string, std::shared_ptr<const rt::Result>> memory;
 };
 
 /// Everything a compilation produced. Diagnostics are in `diags`.

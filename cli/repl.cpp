@@ -297,6 +297,7 @@ public:
         std::vector<Entry> saved_entries = entries_;
         std::map<std::string, std::string> saved_bindings = bindings_;
         bindings_[name] = args[1];
+        invalidate({name});
         bool known = std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.key == name; });
         if (!known) entries_.push_back({ast::StmtKind::Input, name, "input " + name, false});
         if (check()) {
@@ -331,6 +332,7 @@ public:
         auto it = std::find_if(sets_.begin(), sets_.end(), [&](const auto& s) { return s.first == name; });
         if (it != sets_.end()) it->second = value;
         else sets_.emplace_back(name, value);
+        invalidate({name});
         // Outs that depend on the param, through any chain of names.
         std::set<std::string> affected = {name}, outs;
         for (const Entry& e : entries_) {
@@ -430,6 +432,12 @@ private:
                 it->placed = true;
             } else if (e.is_out && outs.count(e.key)) {
                 text += "out" + e.text.substr(3) + "\n";  // "let NAME = ..." was "out NAME = ..."
+            } else if (e.is_out && cache_.count(e.key)) {
+                // Computed before and still valid: read from memory, not the data.
+                const CachedOut& k = cache_.at(e.key);
+                std::string axes;
+                for (const std::string& a : k.axes) axes += (axes.empty() ? "" : ", ") + a;
+                text += "input " + e.key + "[" + axes + "] = \"<memory>:" + e.key + "\"\n";
             } else {
                 text += e.text + "\n";
             }
@@ -452,6 +460,7 @@ private:
         for (const auto& [name, path] : bindings_) o.bindings.push_back(name + "=" + path);
         o.sets = sets_;
         o.open = opts_.open;
+        for (const auto& [name, k] : cache_) o.memory[name] = k.result;
         return o;
     }
 
@@ -498,6 +507,14 @@ private:
             stmts.push_back(std::move(n));
         }
         if (stmts.empty()) return true;
+        // Earlier results that depend on what this line redefines are stale.
+        std::set<std::string> redefined;
+        for (const NewStmt& n : stmts) {
+            if (n.kind == ast::StmtKind::Roi || n.kind == ast::StmtKind::Use) cache_.clear();
+            bool exists = std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.key == n.key; });
+            if (exists) redefined.insert(n.key);
+        }
+        invalidate(redefined);
         Compilation c;
         std::string text = session_text(stmts, {});
         CompileOptions o = compile_options(text);
@@ -554,14 +571,49 @@ private:
         for (rt::Result& r : results) {
             std::printf("%s\n", repl_summary(r).c_str());
             std::fputs(render_thumbnail(r, style_, terminal_columns(STDOUT_FILENO)).c_str(), stdout);
+            remember_result(c, r);
             results_[r.name] = std::move(r);
         }
         if (timer_)
-            std::printf("time: %.3f s (compile %.3f s, run %.3f s, %d thread%s)\n", total, report.compile_seconds,
-                        report.run_seconds, report.threads, report.threads == 1 ? "" : "s");
+            std::printf("time: %.3f s (compile %.3f s, run %.3f s, %d thread%s, frames read %lld)\n", total,
+                        report.compile_seconds, report.run_seconds, report.threads, report.threads == 1 ? "" : "s",
+                        static_cast<long long>(report.frames_read));
         std::fflush(stdout);
         return true;
     }
+
+    /// Keeps a nav- or sig-shaped result for later lines (scalars and grouped
+    /// results are computed again: an array input needs dataset axes).
+    void remember_result(const Compilation& c, const rt::Result& r) {
+        cache_.erase(r.name);
+        for (const ir::Output& o : c.program->outputs) {
+            if (o.name != r.name || (o.value->axes & ir::kBinBit) || o.value->axes == 0) continue;
+            CachedOut k;
+            for (size_t a = 0; a < c.program->axes.size(); ++a)
+                if (o.value->axes & (ir::AxisSet(1) << a)) k.axes.push_back(c.program->axes[a].name);
+            k.result = std::make_shared<const rt::Result>(r);
+            cache_[r.name] = std::move(k);
+        }
+    }
+
+    /// Forgets the cached results that depend on any of `names` (through any
+    /// chain of definitions), and those named.
+    void invalidate(std::set<std::string> names) {
+        for (const std::string& n : names) cache_.erase(n);
+        for (const Entry& e : entries_) {
+            std::set<std::string> refs = referenced_names(e.text);
+            if (std::any_of(refs.begin(), refs.end(), [&](const std::string& r) { return names.count(r) > 0; })) {
+                names.insert(e.key);
+                cache_.erase(e.key);
+            }
+        }
+    }
+
+    struct CachedOut {
+        std::vector<std::string> axes;            ///< dataset axis names of the result
+        std::shared_ptr<const rt::Result> result;
+    };
+    std::map<std::string, CachedOut> cache_;   // valid results of earlier outs
 
     ReplOptions opts_;
     std::vector<Entry> entries_;
