@@ -146,7 +146,10 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
     {
         int64_t frames = c.dataset ? c.dataset->num_frames() * static_cast<int64_t>(c.plan->passes.size()) : 0;
         int64_t frame_bytes = c.dataset ? c.dataset->frame_elems() * static_cast<int64_t>(dtype_size(c.dataset->dtype())) : 0;
-        ProgressBar bar(control, frames, frame_bytes, !flags.quiet);
+        // Under MPI rank 0 draws the bar for the job from its own share of
+        // the frames (the ranks take equal shares and run in step).
+        if (cluster.distributed()) frames = (frames + cluster.size() - 1) / cluster.size();
+        ProgressBar bar(control, frames, frame_bytes, !flags.quiet && cluster.rank() == 0);
         results = execute(c, eo, report);
     }
     double exec = since(t1);
