@@ -1131,13 +1131,20 @@ private:
         if ((rop == ir::ReduceOp::Var || rop == ir::ReduceOp::Std) && !by && (axes & prog_.nav_axes()) == 0 &&
             (operand->axes & prog_.nav_axes()) != 0) {
             // A per-frame variance: two sweeps over the frame while it is in
-            // cache, the mean and then the mean squared deviation. Exact (the
-            // two-pass algorithm), and without the division per pixel of
-            // Welford's update, which made FEM ten times slower.
+            // cache, the mean m and then the deviations from it: the corrected
+            // two-pass algorithm, mean((x - m)^2) - mean(x - m)^2, whose second
+            // term cancels the rounding error of m (Chan, Golub and LeVeque).
+            // Without the division per pixel of Welford's update, which made
+            // FEM ten times slower.
             NodeRef m = ir::make_reduce(prog_, ir::ReduceOp::Mean, operand, where, nullptr, 0, axes, DType::F64);
             NodeRef dev = binary(Op::Sub, operand, m, DType::F64);
             NodeRef sq = binary(Op::Mul, dev, dev, DType::F64);
-            NodeRef v = ir::make_reduce(prog_, ir::ReduceOp::Mean, sq, where, nullptr, 0, axes, DType::F64);
+            NodeRef msq = ir::make_reduce(prog_, ir::ReduceOp::Mean, sq, where, nullptr, 0, axes, DType::F64);
+            NodeRef mdev = ir::make_reduce(prog_, ir::ReduceOp::Mean, dev, where, nullptr, 0, axes, DType::F64);
+            NodeRef v = binary(Op::Sub, msq, binary(Op::Mul, mdev, mdev, DType::F64), DType::F64);
+            // Rounding may leave a tiny negative; a variance is never below 0 (NaN stays NaN).
+            v = ir::make_select(prog_, binary(Op::Lt, v, ir::make_const(prog_, 0, DType::F64), DType::Bool),
+                                ir::make_const(prog_, 0, DType::F64), v, DType::F64);
             if (rop == ir::ReduceOp::Std) v = unary(Op::Sqrt, v, DType::F64);
             return with_range(v, e.range);
         }
