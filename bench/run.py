@@ -648,9 +648,9 @@ def main():
     if not args.no_report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         report_path = Path(args.report)
-        # Keep the sections bench/formats.py and bench/mpi.py write.
+        # Keep the sections bench/formats.py, bench/repl.py and bench/mpi.py report.
         prev = report_path.read_text() if report_path.exists() else ""
-        for tag in ("formats", "mpi"):
+        for tag in ("formats", "repl", "mpi"):
             b, e = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
             if b in prev:
                 text = text.rstrip("\n") + "\n\n" + prev[prev.index(b):prev.index(e) + len(e)] + "\n"
