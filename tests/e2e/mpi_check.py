@@ -4,7 +4,8 @@ process: within the accuracy contract (compare_dirs.py's tolerances), and
 bit-for-bit between two runs with the same rank and thread count. Covers an
 evenly spaced mapping, the per-frame path (--skip-frames), a decoded raw
 Merlin file (with TESTDATA), a roi, a two-pass plan, per-frame results, fft2,
-and more ranks than partitions. Exits 1 naming every mismatch.
+every example of examples/ (at 2 and 3 ranks), and more ranks than
+partitions. Exits 1 naming every mismatch.
 """
 import os
 import subprocess
@@ -83,6 +84,24 @@ for case in cases:
                 if len(outs) > 1 and outs[1][key].tobytes() != outs[0][key].tobytes():
                     errors.append(f"{name} np={ranks} t={threads}: {key} not bit-identical between two runs")
     print(f"ok: {name}" if not errors else f"checked: {name}")
+# Every example of examples/ on a cbed scan, at 2 and 3 ranks.
+examples = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+cbed = os.path.join(work, "cbed.npy")
+run([sys.executable, gen, cbed, "--nav", "17,9", "--sig", "64,64", "--dtype", "u16", "--pattern", "cbed"])
+for ex in sorted(f for f in os.listdir(examples) if f.endswith(".tem")):
+    name = ex[:-4]
+    ref = os.path.join(work, f"{name}-single")
+    run([tem, "run", os.path.join(examples, ex), f"d={cbed}", "-o", ref + "/"])
+    want = load(ref)
+    for ranks in (2, 3):
+        out = os.path.join(work, f"{name}-np{ranks}")
+        run(MPIRUN + ["-np", str(ranks), tem, "run", os.path.join(examples, ex), f"d={cbed}", "--threads", "1",
+                      "-o", out + "/"])
+        got = load(out)
+        for key in want:
+            if key not in got or not close(got[key], want[key]):
+                errors.append(f"{name} np={ranks}: {key} differs from a single process")
+    print(f"checked: {name}")
 # More ranks than partitions (a 1-frame dataset): idle ranks join the merges.
 one = os.path.join(work, "one.npy")
 run([sys.executable, gen, one, "--nav", "1", "--sig", "8,8", "--dtype", "f32"])
