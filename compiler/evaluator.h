@@ -231,11 +231,27 @@ protected:
     /// Evaluates a node over all points of its axes into a materialised array.
     void materialize_value(const Node& n) {
         if (mats_[n.id]) return;
+        // Sig-kind subexpressions are materialised first, once each: the
+        // radius under 16 ring masks is computed once per pixel, not 32
+        // times. (Sig-shaped arrays are small; nav-shaped ones are not kept.)
+        for (const ir::NodeRef& a : n.args)
+            if (cacheable(*a) && (a->axes & ~n.axes) == 0) materialize_value(*a);
         auto m = layout(n, n.axes);
         Env env;
         size_t i = 0;
         for_each_point(m->axes, m->shape, env, [&](Env& e) { m->values[i++] = eval(n, e); });
         mats_[n.id] = std::move(m);
+    }
+
+    /// Worth materialising on its own: a computed, sig-kind value.
+    bool cacheable(const Node& c) const {
+        switch (c.op) {
+        case ir::Op::Const: case ir::Op::Coord: case ir::Op::Data: case ir::Op::ArrayRead:
+        case ir::Op::Reduce: case ir::Op::Grad:
+            return false;
+        default:
+            return !c.data && c.axes != 0 && (c.axes & (nav_ | ir::kBinBit)) == 0;
+        }
     }
 
     static int64_t flat_reduced_index(const Node& r, const Env& env, const std::vector<int>& red_axes,
