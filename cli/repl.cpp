@@ -73,6 +73,8 @@ struct NewStmt {
     std::string key;
     std::string text;     ///< as typed
     bool placed = false;  ///< took the place of an entry with the same key
+    int input_line = 1;   ///< its first line in the typed input
+    int session_line = 0; ///< its first line in the session script (set by session_text)
 };
 
 /// Bracket depth of `text` outside strings and comments: > 0 means the
@@ -425,9 +427,11 @@ private:
     /// `outs` written as outs again.
     std::string session_text(std::vector<NewStmt>& replace, const std::set<std::string>& outs) const {
         std::string text;
+        auto line_now = [&] { return 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n')); };
         for (const Entry& e : entries_) {
             auto it = std::find_if(replace.begin(), replace.end(), [&](const NewStmt& n) { return n.key == e.key; });
             if (it != replace.end() && !it->placed) {
+                it->session_line = line_now();
                 text += it->text + "\n";
                 it->placed = true;
             } else if (e.is_out && outs.count(e.key)) {
@@ -442,8 +446,11 @@ private:
                 text += e.text + "\n";
             }
         }
-        for (const NewStmt& n : replace)
-            if (!n.placed) text += n.text + "\n";
+        for (NewStmt& n : replace)
+            if (!n.placed) {
+                n.session_line = line_now();
+                text += n.text + "\n";
+            }
         return text;
     }
 
@@ -466,11 +473,27 @@ private:
 
     /// Prints the diagnostics of a failed compilation, leaving out the
     /// warning that the script declares no out (a REPL line need not).
-    static void print_errors(const Compilation& c) {
+    static void print_errors(const Compilation& c, const std::vector<NewStmt>& typed = {}) {
         std::string text;
         for (const Diagnostic& d : c.diags.all())
-            if (d.severity == Severity::Error) text += DiagnosticSink::render_one(c.sm, d);
+            if (d.severity == Severity::Error) text += input_lines(DiagnosticSink::render_one(c.sm, d), typed);
         std::fputs(text.c_str(), stderr);
+    }
+
+    /// Rewrites "<repl>:N:" (a line of the session script) to the line of the
+    /// typed input that holds it, for errors in what was just typed.
+    static std::string input_lines(std::string rendered, const std::vector<NewStmt>& typed) {
+        const std::string prefix = "<repl>:";
+        if (rendered.rfind(prefix, 0) != 0) return rendered;
+        size_t colon = rendered.find(':', prefix.size());
+        if (colon == std::string::npos) return rendered;
+        int line = std::atoi(rendered.substr(prefix.size(), colon - prefix.size()).c_str());
+        for (const NewStmt& n : typed) {
+            int lines = 1 + static_cast<int>(std::count(n.text.begin(), n.text.end(), '\n'));
+            if (n.session_line > 0 && line >= n.session_line && line < n.session_line + lines)
+                return prefix + std::to_string(n.input_line + line - n.session_line) + rendered.substr(colon);
+        }
+        return rendered;
     }
 
     bool compile_session(std::vector<NewStmt> replace, const std::set<std::string>& outs, Compilation& c) {
@@ -501,6 +524,7 @@ private:
         std::vector<NewStmt> stmts;
         for (const auto& s : script.stmts) {
             NewStmt n{s->kind, s->name.name, input.substr(s->range.begin, s->range.end - s->range.begin)};
+            n.input_line = 1 + static_cast<int>(std::count(input.begin(), input.begin() + s->range.begin, '\n'));
             if (s->kind == ast::StmtKind::Roi) n.key = "roi";
             else if (s->kind == ast::StmtKind::Use) n.key = "use " + s->name.name;
             else if (s->kind == ast::StmtKind::Bare) n.key = "result";
@@ -519,7 +543,7 @@ private:
         std::string text = session_text(stmts, {});
         CompileOptions o = compile_options(text);
         if (!compile(o, c)) {
-            print_errors(c);
+            print_errors(c, stmts);
             return false;
         }
         remember_axes(c);
