@@ -875,6 +875,7 @@ private:
             if (x.kind != ast::ExprKind::Name) return false;
             if (x.name == "sig" || x.name == "nav" || x.name == "all" || x.name == "bin") return true;
             const Symbol* s = lookup(x.name);
+            if (!s && in_module_) return conventional_axis(x.name) >= 0;
             return s && s->kind == SymKind::Axis;
         };
         if (e.kind == ast::ExprKind::Tuple) {
@@ -908,6 +909,11 @@ private:
                 out |= ir::kBinBit;
             } else {
                 const Symbol* s = lookup(x->name);
+                // Module code names the conventional axes (qy, qx, ry, rx).
+                if (!s && in_module_ && conventional_axis(x->name) >= 0) {
+                    out |= AxisSet(1) << conventional_axis(x->name);
+                    continue;
+                }
                 if (!s || s->kind != SymKind::Axis) {
                     diags_.error(x->range, "'" + x->name + "' is not an axis of '" + prog_.dataset_name +
                                                "'; its axes are " + prog_.axes_text());
