@@ -132,6 +132,18 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
             if (error.empty() && !ok) return kExitUser;  // the diagnostics said it (rank 0)
             throw rt::DataError(agreed);
         }
+        // Every rank must see the same data: the ranks' partitions and
+        // merges follow from its geometry.
+        std::string mine;
+        if (c.dataset)
+            mine = rt::format_shape(c.dataset->nav_shape()) + " " + rt::format_shape(c.dataset->sig_shape()) + " " +
+                   std::string(dtype_name(c.dataset->dtype()));
+        std::string root = cluster.broadcast(mine);
+        agreed = cluster.agree(mine == root ? ""
+                                            : (c.dataset ? c.dataset->path() : std::string("tem")) +
+                                                  ": error: this rank opened a dataset of nav, sig and dtype " + mine +
+                                                  ", rank 0 one of " + root + "; every rank must read the same data");
+        if (!agreed.empty()) throw rt::DataError(agreed);
     }
     double front = since(t0);
     ExecuteOptions eo;
@@ -176,12 +188,19 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
 int cmd_run(const std::string& script, const std::vector<std::string>& bindings, const DataFlags& flags) {
     CompileOptions opts;
     opts.source_name = script == "-" ? "<stdin>" : script;
+    rt::Cluster& cluster = rt::Cluster::get();
     if (script == "-") {
-        std::ostringstream ss;
-        ss << std::cin.rdbuf();
-        opts.source_text = ss.str();
+        // Under mpirun only rank 0 has the standard input: it shares the script.
+        std::string text;
+        if (cluster.rank() == 0) {
+            std::ostringstream ss;
+            ss << std::cin.rdbuf();
+            text = ss.str();
+        }
+        opts.source_text = cluster.broadcast(text);
     } else {
-        opts.source_text = read_text_file(script);
+        // A script missing on one node stops every rank, naming it.
+        opts.source_text = cluster.agreed_read([&] { return read_text_file(script); });
     }
     opts.bindings = bindings;
     opts.sets = parse_sets(flags.sets);
@@ -193,9 +212,14 @@ int cmd_eval(const std::string& expr, const std::vector<std::string>& paths, con
     CompileOptions opts;
     opts.source_name = "<eval>";
     if (expr == "-") {
-        std::ostringstream ss;
-        ss << std::cin.rdbuf();
-        opts.source_text = ss.str();
+        rt::Cluster& cluster = rt::Cluster::get();
+        std::string text;
+        if (cluster.rank() == 0) {
+            std::ostringstream ss;
+            ss << std::cin.rdbuf();
+            text = ss.str();
+        }
+        opts.source_text = cluster.broadcast(text);
     } else {
         opts.source_text = expr;
     }
@@ -334,6 +358,8 @@ int main_impl(int argc, char** argv) {
     if (run->parsed()) return cmd_run(script, bindings, run_flags);
     if (eval->parsed()) return cmd_eval(expr, bindings, eval_flags);
     if (info->parsed()) return cmd_info(path, open_options(info_flags), info_json);
+    if (repl->parsed() && rt::Cluster::get().distributed())
+        throw rt::DataError("tem repl: error: the REPL runs in one process; start it without mpirun or srun");
     if (repl->parsed()) {
         repl_opts.open = open_options(repl_flags);
         return cmd_repl(repl_opts);

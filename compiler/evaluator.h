@@ -35,6 +35,7 @@
 #include "runtime/writers.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -231,9 +232,9 @@ protected:
     /// Evaluates a node over all points of its axes into a materialised array.
     void materialize_value(const Node& n) {
         if (mats_[n.id]) return;
-        // Sig-kind subexpressions are materialised first, once each: the
-        // radius under 16 ring masks is computed once per pixel, not 32
-        // times. (Sig-shaped arrays are small; nav-shaped ones are not kept.)
+        // Shared sig-kind subexpressions are materialised first, once each:
+        // the radius under 16 ring masks is computed once per pixel, not 32
+        // times. Only shared ones: every frame-sized array is kept for the run.
         for (const ir::NodeRef& a : n.args)
             if (cacheable(*a) && (a->axes & ~n.axes) == 0) materialize_value(*a);
         auto m = layout(n, n.axes);
@@ -243,15 +244,25 @@ protected:
         mats_[n.id] = std::move(m);
     }
 
-    /// Worth materialising on its own: a computed, sig-kind value.
-    bool cacheable(const Node& c) const {
+    /// Worth materialising on its own: a computed, sig-kind value that more
+    /// than one node reads.
+    bool cacheable(const Node& c) {
         switch (c.op) {
         case ir::Op::Const: case ir::Op::Coord: case ir::Op::Data: case ir::Op::ArrayRead:
         case ir::Op::Reduce: case ir::Op::Grad:
             return false;
         default:
-            return !c.data && c.axes != 0 && (c.axes & (nav_ | ir::kBinBit)) == 0;
+            if (c.data || c.axes == 0 || (c.axes & (nav_ | ir::kBinBit)) != 0) return false;
         }
+        if (readers_.empty()) {
+            std::vector<ir::NodeRef> roots;
+            for (const ir::Output& o : p_.outputs) roots.push_back(o.value);
+            if (p_.roi) roots.push_back(p_.roi);
+            for (const Node* n : ir::topo_order(roots))
+                for (const ir::NodeRef& a : n->args) ++readers_[a.get()];
+        }
+        auto it = readers_.find(&c);
+        return it != readers_.end() && it->second > 1;
     }
 
     static int64_t flat_reduced_index(const Node& r, const Env& env, const std::vector<int>& red_axes,
@@ -580,6 +591,7 @@ protected:
     std::vector<uint8_t> roi_;                        // per frame, C order of nav
     RunControl* control_ = nullptr;                   // set_control(); may be null
     int64_t frames_read_ = 0;                         // frames the passes read, summed over passes
+    std::unordered_map<const Node*, int> readers_;    // nodes reading each node (cacheable())
     std::vector<int64_t> sig_strides_;
     AxisSet nav_ = 0;
 };

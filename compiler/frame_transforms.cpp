@@ -12,6 +12,9 @@
 
 #include <cmath>
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 #include <new>
 #include <map>
 #include <mutex>
@@ -56,6 +59,7 @@ fftw_plan plan_for(int64_t h, int64_t w) {
     FftwBuffer<fftw_complex> out;
     fftw_plan p = fftw_plan_dft_r2c_2d(static_cast<int>(h), static_cast<int>(w), in.get(static_cast<size_t>(h * w)),
                                        out.get(static_cast<size_t>(h * (w / 2 + 1))), FFTW_ESTIMATE);
+    if (!p) throw std::runtime_error("FFTW could not plan the transform");
     plans.emplace(std::make_pair(h, w), p);
     return p;
 }
@@ -104,5 +108,14 @@ void fft2_part(double* values, int64_t h, int64_t w, FftPart part) {
 } // namespace tem::compiler
 
 extern "C" void tem_fft2_part(double* values, int64_t h, int64_t w, int32_t part) {
-    tem::compiler::fft2_part(values, h, w, static_cast<tem::compiler::FftPart>(part));
+    // Called from compiled kernels, through which no exception may pass:
+    // running out of memory here ends the run with a message and status 1
+    // (no output file has been written yet).
+    try {
+        tem::compiler::fft2_part(values, h, w, static_cast<tem::compiler::FftPart>(part));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tem: error: fft2 of a %lld x %lld frame failed: %s\n", static_cast<long long>(h),
+                     static_cast<long long>(w), e.what());
+        std::_Exit(1);
+    }
 }

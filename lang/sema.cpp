@@ -821,6 +821,22 @@ private:
     /// coordinates). Null, with `why` set, when `n` holds a reduction or a
     /// neighbourhood operator, whose axes cannot move.
     NodeRef move_to(const NodeRef& n, const std::vector<NodeRef>& sub, std::string& why) {
+        std::unordered_map<const ir::Node*, NodeRef> memo;
+        return move_to(n, sub, why, memo);
+    }
+
+    /// move_to with the nodes already moved (a shared subexpression is moved
+    /// once and stays shared: no blow-up on deep DAGs).
+    NodeRef move_to(const NodeRef& n, const std::vector<NodeRef>& sub, std::string& why,
+                    std::unordered_map<const ir::Node*, NodeRef>& memo) {
+        if (auto it = memo.find(n.get()); it != memo.end()) return it->second;
+        NodeRef moved = move_one(n, sub, why, memo);
+        if (moved) memo[n.get()] = moved;
+        return moved;
+    }
+
+    NodeRef move_one(const NodeRef& n, const std::vector<NodeRef>& sub, std::string& why,
+                     std::unordered_map<const ir::Node*, NodeRef>& memo) {
         switch (n->op) {
         case Op::Const: return n;
         case Op::Coord: return sub[static_cast<size_t>(n->axis)] ? sub[static_cast<size_t>(n->axis)] : n;
@@ -841,7 +857,7 @@ private:
                 for (int a : axes) idx.push_back(sub[static_cast<size_t>(a)] ? sub[static_cast<size_t>(a)] : ir::make_coord(prog_, a));
             } else {
                 for (const NodeRef& a : n->args) {
-                    NodeRef m = move_to(a, sub, why);
+                    NodeRef m = move_to(a, sub, why, memo);
                     if (!m) return nullptr;
                     idx.push_back(m);
                 }
@@ -855,7 +871,7 @@ private:
         copy.axes = 0;
         copy.data = false;
         for (NodeRef& a : copy.args) {
-            a = move_to(a, sub, why);
+            a = move_to(a, sub, why, memo);
             if (!a) return nullptr;
             copy.axes |= a->axes;
             copy.data = copy.data || a->data;

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cluster.h"
 
+#include "runtime/dataset.h"
+
 #include <cstdlib>
 #include <stdexcept>
 
@@ -112,6 +114,32 @@ void Cluster::gather_ranges(double* data, const std::vector<std::pair<int64_t, i
     (void)data;
     (void)ranges;
 #endif
+}
+
+std::string Cluster::broadcast(const std::string& text) {
+    if (size_ == 1) return text;
+#ifdef TEM_HAVE_MPI
+    long long length = rank_ == 0 ? static_cast<long long>(text.size()) : 0;
+    MPI_Bcast(&length, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    std::string out = rank_ == 0 ? text : std::string(static_cast<size_t>(length), '\0');
+    if (length > 0) MPI_Bcast(out.data(), static_cast<int>(length), MPI_CHAR, 0, MPI_COMM_WORLD);
+    return out;
+#else
+    return text;
+#endif
+}
+
+std::string Cluster::agreed_read(const std::function<std::string()>& read) {
+    std::string value, error;
+    try {
+        value = read();
+    } catch (const DataError& e) {
+        if (size_ == 1) throw;
+        error = e.what();
+    }
+    error = agree(error);
+    if (!error.empty()) throw DataError(error);
+    return value;
 }
 
 std::string Cluster::agree(const std::string& error) {

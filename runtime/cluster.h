@@ -53,6 +53,15 @@ public:
     /// succeeded, else the message of the lowest failing rank, naming it.
     std::string agree(const std::string& error);
 
+    /// Rank 0's `text` on every rank (scripts read from stdin, which only
+    /// rank 0 receives; the dataset's geometry, to compare).
+    std::string broadcast(const std::string& text);
+
+    /// Runs `read` (which may throw DataError) on every rank, agrees on
+    /// failure and returns its result: a failure on any rank throws on all,
+    /// naming that rank.
+    std::string agreed_read(const std::function<std::string()>& read);
+
     /// Finalises MPI (when it was initialised); called once at exit.
     void finish();
 

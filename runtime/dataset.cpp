@@ -264,6 +264,11 @@ std::pair<std::string, std::string> split_hdf5_path(const std::string& spec) {
     return {spec, ""};
 }
 
+bool file_is_readable(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /// The reader for a file, by content, then by extension; "" when unknown.
 std::string detect_format(const std::string& path) {
     std::string head = read_file_head(path, 4096);
@@ -386,7 +391,7 @@ std::unique_ptr<Dataset> apply_skip(std::unique_ptr<Dataset> ds, const OpenOptio
     std::vector<int64_t> nav = options.nav ? *options.nav : ds->nav_shape();
     auto frames = checked_product(nav);
     if (!frames || *frames <= 0) throw data_error(ds->path(), "--nav " + format_shape(nav) + " has no positions");
-    if (skip >= ds->num_frames() || -skip >= *frames)
+    if (skip >= ds->num_frames() || skip <= -*frames)
         throw data_error(ds->path(), "--skip-frames " + std::to_string(skip) + " leaves no stored frame in the scan (" +
                                          std::to_string(ds->num_frames()) + " stored frames, " +
                                          std::to_string(*frames) + " scan positions)");
@@ -407,7 +412,13 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const OpenOptions
         // The reader sees the stored frames; the scan shape applies after.
         OpenOptions stored = options;
         stored.skip_frames.reset();
-        if (!spec.starts_with("raw:") && !(options.sig && options.dtype)) stored.nav.reset();
+        // Raw data needs its nav to be read at all; any other format stores
+        // its frames and the scan shape applies after.
+        ParsedSpec parsed = parse_spec(spec);
+        bool raw = parsed.scheme == "raw" ||
+                   (parsed.scheme.empty() && split_hdf5_path(parsed.path).second.empty() &&
+                    file_is_readable(parsed.path) && detect_format(parsed.path).empty());
+        if (!raw) stored.nav.reset();
         return apply_skip(open_dataset(spec, stored), options);
     }
     ParsedSpec parsed = parse_spec(spec);

@@ -108,6 +108,9 @@ public:
     /// Per-frame states of more cells than this live in args.scratch, not
     /// on the stack (a 512 x 512 fft2 frame is 6 MiB of states).
     static constexpr int64_t kStackCells = 4096;
+    /// And all per-frame states on the stack together stay below this many
+    /// cells (3 doubles each: 768 KiB of an 8 MiB thread stack).
+    static constexpr int64_t kStackBudgetCells = 32768;
 
     llvm::Function* run(const std::string& name, const Jit& jit) {
         auto* fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_}, false);
@@ -144,7 +147,8 @@ public:
                     int64_t cells = reduction_cells(p_, *r, true);
                     frame_cells_[r] = cells;
                     for (int k = 0; k < 3; ++k)
-                        if (cells <= kStackCells) {
+                        if (cells <= kStackCells && stack_cells_ + cells <= kStackBudgetCells) {
+                            stack_cells_ += cells;
                             frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(cells));
                         } else {
                             frame_state_[r][k] = b_.CreateInBoundsGEP(f64_, scratch, b_.getInt64(s_.scratch_doubles));
@@ -744,6 +748,7 @@ private:
     llvm::BasicBlock* entry_ = nullptr;
     llvm::Value* base_ = nullptr;
     llvm::Value* base_frame_ = nullptr;
+    int64_t stack_cells_ = 0;  // cells of per-frame states in allocas so far
     llvm::Value* roi_ = nullptr;
     llvm::Value* frame_ = nullptr;
     llvm::Value* bounds_ = nullptr;

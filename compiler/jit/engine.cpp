@@ -250,16 +250,28 @@ protected:
         for (std::thread& t : pool) t.join();
         if (cluster.distributed()) {
             // Every rank stops together, with the first failing rank's reason.
+            // The kind of failure travels in the first character, so that
+            // every rank exits as the failing one would: D data, M memory,
+            // I internal.
             std::string error;
             if (failure) {
                 try {
                     std::rethrow_exception(failure);
+                } catch (const rt::DataError& e) {
+                    error = std::string("D") + e.what();
+                } catch (const std::bad_alloc&) {
+                    error = "Mtem: error: out of memory";
                 } catch (const std::exception& e) {
-                    error = e.what();
+                    error = std::string("I") + (*e.what() ? e.what() : "unknown error");
+                } catch (...) {
+                    error = "Iunknown error";
                 }
             }
             error = cluster.agree(error);
-            if (!error.empty()) throw rt::DataError(error);
+            if (!error.empty()) {
+                if (error[0] == 'I') throw std::runtime_error(error.substr(1));
+                throw rt::DataError(error.substr(1));
+            }
             merge_ranks(cluster, all_parts, nav_reducing, cells, global, frame_results, spec);
         } else if (failure) {
             std::rethrow_exception(failure);
