@@ -93,11 +93,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     if not args.no_report:
-        report = bench.ROOT / "docs" / "performance.md"
-        old = report.read_text() if report.exists() else "# Performance\n"
-        if BEGIN in old:
-            old = old[:old.index(BEGIN)] + old[old.index(END) + len(END):].lstrip("\n")
-        report.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+        bench.replace_section("formats", text)
 
 
 if __name__ == "__main__":

@@ -494,6 +494,17 @@ def render(report):
     return "\n".join(L) + "\n"
 
 
+def replace_section(tag, text, report=None):
+    """Replaces the `<!-- TAG:begin -->` ... `<!-- TAG:end -->` section of
+    docs/performance.md by `text` (which holds both markers), or appends it."""
+    report = Path(report) if report else ROOT / "docs" / "performance.md"
+    begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+    old = report.read_text() if report.exists() else "# Performance\n"
+    if begin in old:
+        old = old[:old.index(begin)] + old[old.index(end) + len(end):].lstrip("\n")
+    report.write_text(old.rstrip("\n") + "\n\n" + text + "\n")
+
+
 # ---- main ---------------------------------------------------------------------------------------
 
 def main():

@@ -185,19 +185,25 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
     return kExitOk;
 }
 
+/// The standard input as text. Under mpirun only rank 0 has it: it reads it
+/// and shares it with the other ranks.
+std::string read_stdin_shared() {
+    rt::Cluster& cluster = rt::Cluster::get();
+    std::string text;
+    if (cluster.rank() == 0) {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+    }
+    return cluster.broadcast(text);
+}
+
 int cmd_run(const std::string& script, const std::vector<std::string>& bindings, const DataFlags& flags) {
     CompileOptions opts;
     opts.source_name = script == "-" ? "<stdin>" : script;
     rt::Cluster& cluster = rt::Cluster::get();
     if (script == "-") {
-        // Under mpirun only rank 0 has the standard input: it shares the script.
-        std::string text;
-        if (cluster.rank() == 0) {
-            std::ostringstream ss;
-            ss << std::cin.rdbuf();
-            text = ss.str();
-        }
-        opts.source_text = cluster.broadcast(text);
+        opts.source_text = read_stdin_shared();
     } else {
         // A script missing on one node stops every rank, naming it.
         opts.source_text = cluster.agreed_read([&] { return read_text_file(script); });
@@ -212,14 +218,7 @@ int cmd_eval(const std::string& expr, const std::vector<std::string>& paths, con
     CompileOptions opts;
     opts.source_name = "<eval>";
     if (expr == "-") {
-        rt::Cluster& cluster = rt::Cluster::get();
-        std::string text;
-        if (cluster.rank() == 0) {
-            std::ostringstream ss;
-            ss << std::cin.rdbuf();
-            text = ss.str();
-        }
-        opts.source_text = cluster.broadcast(text);
+        opts.source_text = read_stdin_shared();
     } else {
         opts.source_text = expr;
     }

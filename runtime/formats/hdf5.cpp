@@ -1499,6 +1499,16 @@ std::unique_ptr<Dataset> map_parts(const std::string& path, const Selection& sel
     return make_mapped(std::move(files), std::move(layout));
 }
 
+/// Advances the first `axes` entries of `index` in C order within `extents`;
+/// false once they wrap around (every index was visited).
+bool next_index(std::vector<int64_t>& index, const std::vector<int64_t>& extents, size_t axes) {
+    for (size_t a = axes; a-- > 0;) {
+        if (++index[a] < extents[a]) return true;
+        index[a] = 0;
+    }
+    return false;
+}
+
 /// Unfiltered chunks that hold whole frames are plain arrays in the file:
 /// maps them zero-copy, one run of frames per chunk row (merged when chunks
 /// follow each other in the file). Null when the layout does not allow it
@@ -1573,27 +1583,9 @@ std::unique_ptr<Dataset> map_chunks(const Selection& sel, const Geometry& g,
                                                    static_cast<int64_t>(address) + in_chunk * frame_bytes, frame_bytes});
                 }
                 // Next row of the chunk (all nav axes but the last).
-                size_t a = nav_rank - 1;
-                bool done = true;
-                while (a-- > 0) {
-                    if (++local[a] < chunk[a]) {
-                        done = false;
-                        break;
-                    }
-                    local[a] = 0;
-                }
-                if (done) break;
+                if (!next_index(local, chunk, nav_rank - 1)) break;
             }
-            size_t a = nav_rank;
-            bool done = true;
-            while (a-- > 0) {
-                if (++coord[a] < grid[a]) {
-                    done = false;
-                    break;
-                }
-                coord[a] = 0;
-            }
-            if (done) break;
+            if (!next_index(coord, grid, nav_rank)) break;
         }
         part_first += part_frames;
     }
