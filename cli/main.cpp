@@ -279,6 +279,11 @@ int cmd_check(const std::string& script, const std::vector<std::string>& binding
 }
 
 int main_impl(int argc, char** argv) {
+    // Under mpirun every rank runs the same command; rank 0 alone prints
+    // (tem info, tem plan, --help: once, not once per rank).
+    if (rt::Cluster::get().rank() != 0 && !std::freopen("/dev/null", "w", stdout))
+        throw std::runtime_error("cannot silence the standard output of rank " +
+                                 std::to_string(rt::Cluster::get().rank()));
     CLI::App app{"tem — fused, compiled reductions over huge detector datasets"};
     app.require_subcommand(0, 1);
     bool show_version = false;
