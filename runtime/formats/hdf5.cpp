@@ -1298,22 +1298,20 @@ private:
                 if (address == HADDR_UNDEF) stored = 0;
                 mask = info_mask;
             }
-            if (stored > 0) {
-                if (address > p.map->size() || stored > p.map->size() - address)
-                    throw data_error(p.file, "truncated: " + chunk_name(p, coord, chunk.origin) + " needs bytes " +
-                                                 std::to_string(address) + ".." + std::to_string(address + stored) +
-                                                 ", but the file has " + std::to_string(p.map->size()) + " bytes");
-                const std::byte* raw = p.map->data() + address;
-                chunk.data.assign(raw, raw + stored);
-            }
             if (stored == 0) {
                 // Never written: the fill value.
                 chunk.data.resize(expected);
                 for (size_t at = 0; at < expected; at += elem_) std::memcpy(chunk.data.data() + at, p.fill.data(), elem_);
                 return;
             }
+            if (address > p.map->size() || stored > p.map->size() - address)
+                throw data_error(p.file, "truncated: " + chunk_name(p, coord, chunk.origin) + " needs bytes " +
+                                             std::to_string(address) + ".." + std::to_string(address + stored) +
+                                             ", but the file has " + std::to_string(p.map->size()) + " bytes");
             try {
-                h5filters::decode_chunk(p.filters, mask, elem_, expected, chunk.data, t_scratch);
+                // Decoded straight from the mapping: no copy of the raw bytes.
+                std::span<const std::byte> raw(p.map->data() + address, static_cast<size_t>(stored));
+                h5filters::decode_chunk(p.filters, mask, elem_, expected, raw, chunk.data, t_scratch);
             } catch (const h5filters::DecodeError& e) {
                 throw data_error(p.file, "corrupt " + chunk_name(p, coord, chunk.origin) + ": " + e.what());
             }

@@ -127,7 +127,7 @@ std::string describe(const Filter& filter) {
     }
 }
 
-void inflate_zlib(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out) {
+void inflate_zlib(std::span<const std::byte> in, size_t expected_bytes, std::vector<std::byte>& out) {
     z_stream zs{};
     if (inflateInit(&zs) != Z_OK) throw DecodeError("deflate: cannot initialise zlib");
     out.resize(std::max<size_t>(expected_bytes, 64));
@@ -181,7 +181,7 @@ template <size_t E> void unshuffle_fixed(const std::byte* in, size_t n, std::byt
 
 } // namespace
 
-void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::vector<std::byte>& out) {
+void unshuffle_bytes(std::span<const std::byte> in, size_t elem_size, std::vector<std::byte>& out) {
     out.resize(in.size());
     const size_t n = elem_size > 0 ? in.size() / elem_size : 0;
     if (elem_size <= 1 || n <= 1) {
@@ -203,7 +203,7 @@ void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::ve
     std::memcpy(out.data() + done, in.data() + done, in.size() - done);
 }
 
-void decode_lz4(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out) {
+void decode_lz4(std::span<const std::byte> in, size_t expected_bytes, std::vector<std::byte>& out) {
     // Header: total decoded bytes (u64 BE), block bytes (u32 BE); then per
     // block its stored size (u32 BE) and the LZ4 block, or the plain bytes
     // when the stored size equals the block size.
@@ -230,7 +230,7 @@ void decode_lz4(const std::vector<std::byte>& in, size_t expected_bytes, std::ve
     }
 }
 
-void decode_bitshuffle(const std::vector<std::byte>& in, const std::vector<unsigned>& params, size_t elem_size,
+void decode_bitshuffle(std::span<const std::byte> in, const std::vector<unsigned>& params, size_t elem_size,
                        size_t expected_bytes, std::vector<std::byte>& out) {
     const size_t elem = params.size() > 2 && params[2] > 0 ? params[2] : elem_size;
     size_t block = params.size() > 3 ? params[3] : 0;
@@ -291,33 +291,53 @@ void decode_bitshuffle(const std::vector<std::byte>& in, const std::vector<unsig
 }
 
 void decode_chunk(const std::vector<Filter>& pipeline, uint32_t filter_mask, size_t elem_size,
-                  size_t expected_bytes, std::vector<std::byte>& chunk, std::vector<std::byte>& scratch) {
+                  size_t expected_bytes, std::span<const std::byte> raw, std::vector<std::byte>& chunk,
+                  std::vector<std::byte>& scratch) {
+    // `cur` is the input of the next filter: `raw` until a filter has run,
+    // then `chunk` (each filter writes `scratch`, which then becomes `chunk`).
+    std::span<const std::byte> cur = raw;
+    bool in_raw = true;
     for (size_t i = pipeline.size(); i-- > 0;) {
         if (i < 32 && (filter_mask >> i) & 1u) continue;  // not applied to this chunk
         const Filter& f = pipeline[i];
         switch (f.id) {
         case kDeflate:
-            inflate_zlib(chunk, expected_bytes, scratch);
+            inflate_zlib(cur, expected_bytes, scratch);
             break;
         case kShuffle:
-            unshuffle_bytes(chunk, !f.params.empty() && f.params[0] > 0 ? f.params[0] : elem_size, scratch);
+            unshuffle_bytes(cur, !f.params.empty() && f.params[0] > 0 ? f.params[0] : elem_size, scratch);
             break;
         case kFletcher32:
             // The checksum trails the data; HDF5 verifies it on its own path.
-            if (chunk.size() < 4) throw DecodeError("fletcher32: chunk of " + std::to_string(chunk.size()) + " bytes has no checksum");
-            chunk.resize(chunk.size() - 4);
+            if (cur.size() < 4) throw DecodeError("fletcher32: chunk of " + std::to_string(cur.size()) + " bytes has no checksum");
+            cur = cur.first(cur.size() - 4);
+            if (!in_raw) chunk.resize(cur.size());
             continue;
         case kLz4:
-            decode_lz4(chunk, expected_bytes, scratch);
+            decode_lz4(cur, expected_bytes, scratch);
             break;
         case kBitshuffle:
-            decode_bitshuffle(chunk, f.params, elem_size, expected_bytes, scratch);
+            decode_bitshuffle(cur, f.params, elem_size, expected_bytes, scratch);
             break;
         default:
             throw DecodeError("filter " + std::to_string(f.id) + " is not decoded by tem");
         }
         chunk.swap(scratch);
+        cur = chunk;
+        in_raw = false;
     }
+    if (in_raw) {
+        // No filter ran: the chunk is the raw bytes (without a checksum).
+        if (cur.data() == chunk.data()) chunk.resize(cur.size());
+        else chunk.assign(cur.begin(), cur.end());
+    }
+}
+
+void decode_chunk(const std::vector<Filter>& pipeline, uint32_t filter_mask, size_t elem_size,
+                  size_t expected_bytes, std::vector<std::byte>& chunk, std::vector<std::byte>& scratch) {
+    // The raw bytes are read before `chunk` is first written (into scratch, then swapped).
+    std::span<const std::byte> raw(chunk.data(), chunk.size());
+    decode_chunk(pipeline, filter_mask, elem_size, expected_bytes, raw, chunk, scratch);
 }
 
 } // namespace tem::rt::h5filters

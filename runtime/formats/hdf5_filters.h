@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <span>
 #include <vector>
 
 namespace tem::rt::h5filters {
@@ -61,12 +62,18 @@ std::string describe(const Filter& filter);
 void decode_chunk(const std::vector<Filter>& pipeline, uint32_t filter_mask, size_t elem_size,
                   size_t expected_bytes, std::vector<std::byte>& chunk, std::vector<std::byte>& scratch);
 
+/// The same, reading the raw bytes from `raw` (e.g. straight from a mapping
+/// of the file: no copy before the first filter) into `chunk`.
+void decode_chunk(const std::vector<Filter>& pipeline, uint32_t filter_mask, size_t elem_size,
+                  size_t expected_bytes, std::span<const std::byte> raw, std::vector<std::byte>& chunk,
+                  std::vector<std::byte>& scratch);
+
 /// The single decoders, exposed for tests. Each reads `in` and replaces `out`;
 /// `expected_bytes` bounds what a corrupt chunk may make them allocate.
-void inflate_zlib(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out);
-void unshuffle_bytes(const std::vector<std::byte>& in, size_t elem_size, std::vector<std::byte>& out);
-void decode_lz4(const std::vector<std::byte>& in, size_t expected_bytes, std::vector<std::byte>& out);
-void decode_bitshuffle(const std::vector<std::byte>& in, const std::vector<unsigned>& params, size_t elem_size,
+void inflate_zlib(std::span<const std::byte> in, size_t expected_bytes, std::vector<std::byte>& out);
+void unshuffle_bytes(std::span<const std::byte> in, size_t elem_size, std::vector<std::byte>& out);
+void decode_lz4(std::span<const std::byte> in, size_t expected_bytes, std::vector<std::byte>& out);
+void decode_bitshuffle(std::span<const std::byte> in, const std::vector<unsigned>& params, size_t elem_size,
                        size_t expected_bytes, std::vector<std::byte>& out);
 
 } // namespace tem::rt::h5filters
