@@ -110,6 +110,19 @@ void MappedFile::advise(size_t offset, size_t length, bool sequential) const {
     ::madvise(start, span, MADV_WILLNEED);
 }
 
+void MappedFile::populate(size_t offset, size_t length) const {
+#ifdef MADV_POPULATE_READ
+    if (data_ == nullptr || offset >= size_ || length == 0) return;
+    length = std::min(length, size_ - offset);
+    static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    size_t aligned = offset - offset % page;
+    ::madvise(const_cast<std::byte*>(data_ + aligned), length + (offset - aligned), MADV_POPULATE_READ);
+#else
+    (void)offset;
+    (void)length;
+#endif
+}
+
 std::string read_file_head(const std::string& path, size_t count) {
     struct stat st {};
     FdCloser fd{open_regular_file(path, st)};

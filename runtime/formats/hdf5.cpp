@@ -1310,6 +1310,7 @@ private:
                                              ", but the file has " + std::to_string(p.map->size()) + " bytes");
             try {
                 // Decoded straight from the mapping: no copy of the raw bytes.
+                p.map->populate(static_cast<size_t>(address), static_cast<size_t>(stored));
                 std::span<const std::byte> raw(p.map->data() + address, static_cast<size_t>(stored));
                 h5filters::decode_chunk(p.filters, mask, elem_, expected, raw, chunk.data, t_scratch);
             } catch (const h5filters::DecodeError& e) {
