@@ -338,12 +338,40 @@ private:
         return load(f64_, ptr, obj_leaf(slot));
     }
 
+    /// The address of data element `n` (a Data node, its sig coordinates
+    /// implicit or indexed) in the current frame, and whether an index lies
+    /// inside the frame (null when none is given).
+    std::pair<llvm::Value*, llvm::Value*> data_address(const Node& n) {
+        llvm::Value* off = b_.getInt64(0);
+        llvm::Value* inside = nullptr;
+        size_t k = 0;
+        for (size_t a = 0; a < p_.axes.size(); ++a) {
+            if (p_.axes[a].nav) continue;
+            llvm::Value* c = coord_[a];
+            if (!n.args.empty()) {
+                auto [i, in] = index(*n.args[k], p_.axes[a].extent);
+                c = i;
+                inside = inside ? b_.CreateAnd(inside, in) : in;
+            }
+            off = b_.CreateAdd(off, b_.CreateMul(c, b_.getInt64(s_.sig_strides[k])));
+            ++k;
+        }
+        return {b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), frame_, off), inside};
+    }
+
+    /// The stored element at `ptr` as an integer of its width, in native byte order.
+    llvm::Value* load_raw(llvm::Value* ptr) {
+        DType t = s_.dtype;
+        llvm::Type* it = llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8));
+        llvm::Value* v = tag(b_.CreateAlignedLoad(it, ptr, llvm::MaybeAlign(1)), obj_data());
+        if (s_.big_endian && dtype_size(t) > 1) v = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
+        return v;
+    }
+
     llvm::Value* load_element(llvm::Value* ptr) {
         DType t = s_.dtype;
         llvm::Type* it = llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8));
-        llvm::LoadInst* raw = tag(b_.CreateAlignedLoad(it, ptr, llvm::MaybeAlign(1)), obj_data());
-        llvm::Value* v = raw;
-        if (s_.big_endian && dtype_size(t) > 1) v = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
+        llvm::Value* v = load_raw(ptr);
         switch (t) {
         case DType::Bool: return from_bool(b_.CreateICmpNE(v, llvm::ConstantInt::get(it, 0)));
         case DType::U8: case DType::U16: case DType::U32: case DType::U64: return b_.CreateUIToFP(v, f64_);
@@ -373,21 +401,8 @@ private:
         case Op::Const: return cf(n.value);
         case Op::Coord: return b_.CreateSIToFP(coord_[n.axis], f64_);
         case Op::Data: {
-            llvm::Value* off = b_.getInt64(0);
-            llvm::Value* inside = nullptr;
-            size_t k = 0;
-            for (size_t a = 0; a < p_.axes.size(); ++a) {
-                if (p_.axes[a].nav) continue;
-                llvm::Value* c = coord_[a];
-                if (!n.args.empty()) {
-                    auto [i, in] = index(*n.args[k], p_.axes[a].extent);
-                    c = i;
-                    inside = inside ? b_.CreateAnd(inside, in) : in;
-                }
-                off = b_.CreateAdd(off, b_.CreateMul(c, b_.getInt64(s_.sig_strides[k])));
-                ++k;
-            }
-            llvm::Value* v = load_element(b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), frame_, off));
+            auto [ptr, inside] = data_address(n);
+            llvm::Value* v = load_element(ptr);
             return inside ? b_.CreateSelect(inside, v, cf(0)) : v;
         }
         case Op::ArrayRead: {
@@ -518,28 +533,10 @@ private:
 
     /// The data element `n` (a Data node) as an i64, 0 outside the frame.
     llvm::Value* gen_int(const Node& n) {
-        llvm::Value* off = b_.getInt64(0);
-        llvm::Value* inside = nullptr;
-        size_t k = 0;
-        for (size_t a = 0; a < p_.axes.size(); ++a) {
-            if (p_.axes[a].nav) continue;
-            llvm::Value* c = coord_[a];
-            if (!n.args.empty()) {
-                auto [i, in] = index(*n.args[k], p_.axes[a].extent);
-                c = i;
-                inside = inside ? b_.CreateAnd(inside, in) : in;
-            }
-            off = b_.CreateAdd(off, b_.CreateMul(c, b_.getInt64(s_.sig_strides[k])));
-            ++k;
-        }
+        auto [ptr, inside] = data_address(n);
         DType t = s_.dtype;
-        llvm::Type* it = llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8));
-        llvm::Value* v = tag(b_.CreateAlignedLoad(it, b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), frame_, off),
-                                                  llvm::MaybeAlign(1)),
-                             obj_data());
-        if (s_.big_endian && dtype_size(t) > 1) v = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
         bool is_signed = t == DType::I8 || t == DType::I16 || t == DType::I32;
-        v = is_signed ? b_.CreateSExt(v, i64_) : b_.CreateZExt(v, i64_);
+        llvm::Value* v = is_signed ? b_.CreateSExt(load_raw(ptr), i64_) : b_.CreateZExt(load_raw(ptr), i64_);
         return inside ? b_.CreateSelect(inside, v, b_.getInt64(0)) : v;
     }
 

@@ -1450,6 +1450,18 @@ std::vector<std::pair<std::string, std::string>> info_rows(const std::string& pa
     return rows;
 }
 
+/// The geometry and element type of a selection mapped zero-copy (the runs
+/// are the caller's).
+MappedLayout mapped_layout(const Selection& sel, const Geometry& g) {
+    MappedLayout layout;
+    layout.format = "hdf5";
+    layout.nav = g.nav;
+    layout.sig = g.sig;
+    layout.dtype = sel.parts.front().stored.dtype;
+    layout.big_endian = sel.parts.front().stored.big_endian;
+    return layout;
+}
+
 /// The zero-copy dataset over contiguous parts, checking that each lies
 /// inside its file.
 std::unique_ptr<Dataset> map_parts(const std::string& path, const Selection& sel, const Geometry& g,
@@ -1457,12 +1469,7 @@ std::unique_ptr<Dataset> map_parts(const std::string& path, const Selection& sel
     const Part& first = sel.parts.front();
     const int64_t elem = static_cast<int64_t>(first.elem);
     int64_t frame_elems = checked_product(g.sig).value_or(0);
-    MappedLayout layout;
-    layout.format = "hdf5";
-    layout.nav = g.nav;
-    layout.sig = g.sig;
-    layout.dtype = first.stored.dtype;
-    layout.big_endian = first.stored.big_endian;
+    MappedLayout layout = mapped_layout(sel, g);
     layout.info = std::move(info);
     if (sel.velox) {
         // (y, x, frame): frames are one element apart.
@@ -1526,12 +1533,7 @@ std::unique_ptr<Dataset> map_chunks(const Selection& sel, const Geometry& g,
     const Part& first = sel.parts.front();
     const int64_t elem = static_cast<int64_t>(first.elem);
     const int64_t frame_bytes = checked_product(g.sig).value_or(0) * elem;
-    MappedLayout layout;
-    layout.format = "hdf5";
-    layout.nav = g.nav;
-    layout.sig = g.sig;
-    layout.dtype = first.stored.dtype;
-    layout.big_endian = first.stored.big_endian;
+    MappedLayout layout = mapped_layout(sel, g);
     std::vector<MappedFile> files;
     std::vector<std::string> names;
     int64_t part_first = 0;
