@@ -106,8 +106,11 @@ void MappedFile::advise(size_t offset, size_t length, bool sequential) const {
     size_t aligned = offset - offset % page;
     void* start = const_cast<std::byte*>(data_ + aligned);
     size_t span = length + (offset - aligned);
+    // Sequential read-ahead only: MADV_WILLNEED walks the page cache of the
+    // whole range at once, which cost 8 ms per GiB of page-cached data here
+    // (a fifth of the time to read it), while faults on a mapping marked
+    // sequential already read ahead asynchronously when the data is on disk.
     if (sequential) ::madvise(start, span, MADV_SEQUENTIAL);
-    ::madvise(start, span, MADV_WILLNEED);
 }
 
 void MappedFile::populate(size_t offset, size_t length) const {

@@ -35,8 +35,8 @@ public:
     /// The path the file was opened with.
     const std::string& path() const { return path_; }
 
-    /// Hints that bytes [offset, offset+length) will be needed soon
-    /// (MADV_WILLNEED) and, when `sequential`, read in order (MADV_SEQUENTIAL).
+    /// Hints, when `sequential`, that bytes [offset, offset+length) will be
+    /// read in order (MADV_SEQUENTIAL: read-ahead on faults).
     /// Out-of-range parts are clipped; failures are ignored (it is a hint).
     void advise(size_t offset, size_t length, bool sequential) const;
 

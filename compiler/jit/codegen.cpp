@@ -31,7 +31,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <string>
+#include <unordered_set>
 
 namespace tem::compiler {
 
@@ -90,6 +93,16 @@ struct Layout {
     std::vector<int64_t> extents, strides;
 };
 
+/// One loop group as the kernel emits it: its reductions split by the code
+/// that computes them.
+struct EmitGroup {
+    Layout layout;                     ///< the group's loop nest
+    int bounds_slot = -1;              ///< LoopGroup::bounds_slot
+    std::vector<const Node*> scalar;   ///< one element at a time (the general loops)
+    std::vector<const Node*> lanes;    ///< frame-local, on vectors of pixels
+    std::vector<const Node*> tiled;    ///< nav-reducing, on vectors of pixels of a tile of frames
+};
+
 class Codegen {
 public:
     Codegen(KernelSpec& spec, const Jit& jit, llvm::LLVMContext& ctx, llvm::Module& m)
@@ -111,6 +124,12 @@ public:
     /// And all per-frame states on the stack together stay below this many
     /// cells (3 doubles each: 768 KiB of an 8 MiB thread stack).
     static constexpr int64_t kStackBudgetCells = 32768;
+    /// Bounded per-frame loops prefetch the pixels of the frame this many
+    /// frames ahead.
+    static constexpr int64_t kPrefetchFrames = 1;
+    /// Frames per tile of the nav-reducing vector loops (at most): 8 frames
+    /// of 128 x 128 f32 and their states stay in a 1 MiB L2 cache.
+    static constexpr int kTileFrames = 8;
 
     llvm::Function* run(const std::string& name, const Jit& jit) {
         auto* fty = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx_), {ptr_}, false);
@@ -163,6 +182,12 @@ public:
                 }
         frames_done_ = b_.CreateAlloca(f64_);
         b_.CreateStore(frames_before, frames_done_);
+        plan_groups(jit);
+        if (tiled_) {
+            tile_frames_ = b_.CreateAlloca(i64_, b_.getInt64(tile_));
+            tile_count_ = b_.CreateAlloca(i64_);
+            b_.CreateStore(b_.getInt64(0), tile_count_);
+        }
         llvm::Value* end = b_.CreateAdd(first, count);
         llvm::BasicBlock* body_entry = llvm::BasicBlock::Create(ctx_, "frames", fn_);
         llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "done", fn_);
@@ -171,6 +196,21 @@ public:
         loop(first, end, [&](llvm::Value* f) { frame_body(f); });
         b_.CreateBr(done);
         b_.SetInsertPoint(done);
+        if (tiled_) {
+            // The frames of a last, partial tile: one at a time.
+            llvm::Value* k = b_.CreateLoad(i64_, tile_count_);
+            llvm::BasicBlock* rest = llvm::BasicBlock::Create(ctx_, "tile_rest", fn_);
+            llvm::BasicBlock* out = llvm::BasicBlock::Create(ctx_, "tile_rest_done", fn_);
+            b_.CreateCondBr(b_.CreateICmpSGT(k, b_.getInt64(0)), rest, out);
+            b_.SetInsertPoint(rest);
+            llvm::Value* total = b_.CreateLoad(f64_, frames_done_);
+            loop(b_.getInt64(0), k, [&](llvm::Value* i) {
+                llvm::Value* before = b_.CreateFAdd(b_.CreateFSub(total, b_.CreateSIToFP(k, f64_)), b_.CreateSIToFP(i, f64_));
+                tile_body(1, b_.CreateInBoundsGEP(i64_, tile_frames_, i), b_.getInt64(1), before);
+            });
+            b_.CreateBr(out);
+            b_.SetInsertPoint(out);
+        }
         b_.CreateRetVoid();
         return fn_;
     }
@@ -266,16 +306,23 @@ private:
 
     // ---- values ----------------------------------------------------------------
 
-    llvm::Value* cf(double v) { return llvm::ConstantFP::get(f64_, v); }
+    // Values are f64 scalars, or in vector code (lanes_ > 1) vectors of
+    // lanes_ f64 values, one per pixel of a chunk along xaxis_.
+    llvm::Type* vt() const { return lanes_ == 1 ? f64_ : llvm::FixedVectorType::get(f64_, lanes_); }
+    llvm::Type* vt(llvm::Type* elem) const { return lanes_ == 1 ? elem : llvm::FixedVectorType::get(elem, lanes_); }
+    llvm::Value* splat(llvm::Value* v) { return lanes_ == 1 ? v : b_.CreateVectorSplat(lanes_, v); }
+    llvm::Value* cf(double v) { return llvm::ConstantFP::get(vt(), v); }
+    llvm::Value* cf1(double v) { return llvm::ConstantFP::get(f64_, v); }
     llvm::Value* truthy(llvm::Value* v) { return b_.CreateFCmpUNE(v, cf(0)); }
-    llvm::Value* from_bool(llvm::Value* c) { return b_.CreateUIToFP(c, f64_); }
+    llvm::Value* from_bool(llvm::Value* c) { return b_.CreateUIToFP(c, vt()); }
     llvm::Value* isnan(llvm::Value* v) { return b_.CreateFCmpUNO(v, v); }
 
     llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Value*> args) {
-        return b_.CreateIntrinsic(id, {f64_}, args);
+        return b_.CreateIntrinsic(id, {vt()}, args);
     }
 
-    /// A libm function that reads no memory, so LICM and GVN may move it.
+    /// A libm function that reads no memory, so LICM and GVN may move it;
+    /// called once per lane in vector code.
     llvm::Value* libm(const char* name, std::vector<llvm::Value*> args) {
         std::vector<llvm::Type*> types(args.size(), f64_);
         llvm::FunctionCallee callee = m_.getOrInsertFunction(name, llvm::FunctionType::get(f64_, types, false));
@@ -284,9 +331,19 @@ private:
             f->setWillReturn();
             f->setMemoryEffects(llvm::MemoryEffects::none());
         }
-        llvm::CallInst* call = b_.CreateCall(callee, args);
-        call->setDoesNotAccessMemory();
-        return call;
+        auto call_one = [&](std::vector<llvm::Value*> a) {
+            llvm::CallInst* call = b_.CreateCall(callee, a);
+            call->setDoesNotAccessMemory();
+            return static_cast<llvm::Value*>(call);
+        };
+        if (lanes_ == 1) return call_one(args);
+        llvm::Value* out = llvm::PoisonValue::get(vt());
+        for (unsigned l = 0; l < lanes_; ++l) {
+            std::vector<llvm::Value*> a;
+            for (llvm::Value* v : args) a.push_back(b_.CreateExtractElement(v, l));
+            out = b_.CreateInsertElement(out, call_one(a), l);
+        }
+        return out;
     }
 
     /// lang/ir_eval.cpp convert(): the value as a value of `type`.
@@ -307,7 +364,7 @@ private:
         case DType::I16: return saturate(-32768, 32767);
         case DType::I32: return saturate(-2147483648.0, 2147483647.0);
         case DType::I64: return saturate(-9223372036854775808.0, 9223372036854775807.0);
-        case DType::F32: return b_.CreateFPExt(b_.CreateFPTrunc(v, llvm::Type::getFloatTy(ctx_)), f64_);
+        case DType::F32: return b_.CreateFPExt(b_.CreateFPTrunc(v, vt(llvm::Type::getFloatTy(ctx_))), vt());
         case DType::F64: return v;
         }
         return v;
@@ -328,14 +385,44 @@ private:
         return v;
     }
 
+    /// <0, 1, ..., lanes_ - 1> as i64 or f64.
+    llvm::Value* iota(llvm::Type* elem) {
+        std::vector<llvm::Constant*> c;
+        for (unsigned l = 0; l < lanes_; ++l)
+            c.push_back(elem->isDoubleTy() ? llvm::ConstantFP::get(elem, l) : llvm::ConstantInt::get(elem, l));
+        return llvm::ConstantVector::get(c);
+    }
+
+    /// The element of an array of `et` at the current coordinates: a scalar,
+    /// or in vector code the lanes' elements (one load when the array is
+    /// contiguous along xaxis_, a broadcast when it does not vary along it, a
+    /// gather otherwise; lanes outside valid_ are not read).
+    llvm::Value* load_lanes(llvm::Type* et, llvm::Value* base, const std::vector<int>& axes,
+                            const std::vector<int64_t>& strides, int obj) {
+        llvm::Value* ptr = b_.CreateInBoundsGEP(et, base, offset(axes, strides));
+        if (lanes_ == 1) return load(et, ptr, obj);
+        int64_t xs = 0;
+        for (size_t i = 0; i < axes.size(); ++i)
+            if (axes[i] == xaxis_) xs = strides[i];
+        if (xs == 0) return splat(load(et, ptr, obj));
+        llvm::Type* vty = vt(et);
+        llvm::Align align = m_.getDataLayout().getABITypeAlign(et);
+        llvm::Value* zero = llvm::Constant::getNullValue(vty);
+        if (xs == 1) {
+            if (valid_) return tag(b_.CreateMaskedLoad(vty, ptr, align, valid_, zero), obj);
+            return tag(b_.CreateAlignedLoad(vty, ptr, align), obj);
+        }
+        llvm::Value* ptrs = b_.CreateInBoundsGEP(et, ptr, b_.CreateMul(iota(i64_), splat(b_.getInt64(xs))));
+        llvm::Value* mask = valid_ ? valid_ : llvm::Constant::getAllOnesValue(vt(i1_));
+        return tag(b_.CreateMaskedGather(vty, ptrs, align, mask, zero), obj);
+    }
+
     llvm::Value* load_leaf(int slot, const std::vector<int>& axes, const std::vector<int64_t>& strides) {
         if (s_.leaves[slot].bytes) {
             llvm::Type* i8 = llvm::Type::getInt8Ty(ctx_);
-            llvm::Value* ptr = b_.CreateInBoundsGEP(i8, leaf_ptr_[slot], offset(axes, strides));
-            return b_.CreateUIToFP(load(i8, ptr, obj_leaf(slot)), f64_);
+            return b_.CreateUIToFP(load_lanes(i8, leaf_ptr_[slot], axes, strides, obj_leaf(slot)), vt());
         }
-        llvm::Value* ptr = b_.CreateInBoundsGEP(f64_, leaf_ptr_[slot], offset(axes, strides));
-        return load(f64_, ptr, obj_leaf(slot));
+        return load_lanes(f64_, leaf_ptr_[slot], axes, strides, obj_leaf(slot));
     }
 
     /// The address of data element `n` (a Data node, its sig coordinates
@@ -360,24 +447,29 @@ private:
     }
 
     /// The stored element at `ptr` as an integer of its width, in native byte order.
+    /// The stored element at `ptr` as an integer of its width, in native
+    /// byte order (in vector code, the lanes' elements, contiguous).
     llvm::Value* load_raw(llvm::Value* ptr) {
         DType t = s_.dtype;
-        llvm::Type* it = llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8));
-        llvm::Value* v = tag(b_.CreateAlignedLoad(it, ptr, llvm::MaybeAlign(1)), obj_data());
+        llvm::Type* it = vt(llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8)));
+        llvm::Value* v;
+        if (lanes_ > 1 && valid_)
+            v = tag(b_.CreateMaskedLoad(it, ptr, llvm::Align(1), valid_, llvm::Constant::getNullValue(it)), obj_data());
+        else
+            v = tag(b_.CreateAlignedLoad(it, ptr, llvm::MaybeAlign(1)), obj_data());
         if (s_.big_endian && dtype_size(t) > 1) v = b_.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, v);
         return v;
     }
 
     llvm::Value* load_element(llvm::Value* ptr) {
         DType t = s_.dtype;
-        llvm::Type* it = llvm::Type::getIntNTy(ctx_, static_cast<unsigned>(dtype_size(t) * 8));
         llvm::Value* v = load_raw(ptr);
         switch (t) {
-        case DType::Bool: return from_bool(b_.CreateICmpNE(v, llvm::ConstantInt::get(it, 0)));
-        case DType::U8: case DType::U16: case DType::U32: case DType::U64: return b_.CreateUIToFP(v, f64_);
-        case DType::I8: case DType::I16: case DType::I32: case DType::I64: return b_.CreateSIToFP(v, f64_);
-        case DType::F32: return b_.CreateFPExt(b_.CreateBitCast(v, llvm::Type::getFloatTy(ctx_)), f64_);
-        case DType::F64: return b_.CreateBitCast(v, f64_);
+        case DType::Bool: return from_bool(b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType())));
+        case DType::U8: case DType::U16: case DType::U32: case DType::U64: return b_.CreateUIToFP(v, vt());
+        case DType::I8: case DType::I16: case DType::I32: case DType::I64: return b_.CreateSIToFP(v, vt());
+        case DType::F32: return b_.CreateFPExt(b_.CreateBitCast(v, vt(llvm::Type::getFloatTy(ctx_))), vt());
+        case DType::F64: return b_.CreateBitCast(v, vt());
         }
         return v;
     }
@@ -399,7 +491,10 @@ private:
         }
         switch (n.op) {
         case Op::Const: return cf(n.value);
-        case Op::Coord: return b_.CreateSIToFP(coord_[n.axis], f64_);
+        case Op::Coord: {
+            llvm::Value* c = splat(b_.CreateSIToFP(coord_[n.axis], f64_));
+            return lanes_ > 1 && n.axis == xaxis_ ? b_.CreateFAdd(c, iota(f64_)) : c;
+        }
         case Op::Data: {
             auto [ptr, inside] = data_address(n);
             llvm::Value* v = load_element(ptr);
@@ -416,6 +511,7 @@ private:
                 strides[k] = stride;
                 stride *= arr.shape[k];
             }
+            if (n.args.empty()) return load_lanes(f64_, leaf_ptr_[slot], arr.axes, strides, obj_leaf(slot));
             for (size_t k = 0; k < arr.axes.size(); ++k) {
                 llvm::Value* c = coord_[arr.axes[k]];
                 if (!n.args.empty()) {
@@ -433,7 +529,7 @@ private:
             auto it = result_ptr_.find(&n);
             if (it == result_ptr_.end()) throw std::logic_error("internal error: reduction read before it is computed");
             Layout l = layout(n, n.axes);
-            return load(f64_, b_.CreateInBoundsGEP(f64_, it->second, offset(l.axes, l.strides)), obj_result(&n));
+            return load_lanes(f64_, it->second, l.axes, l.strides, obj_result(&n));
         }
         case Op::Select: {
             llvm::Value* c = truthy(gen(*n.args[0]));
@@ -536,7 +632,7 @@ private:
         auto [ptr, inside] = data_address(n);
         DType t = s_.dtype;
         bool is_signed = t == DType::I8 || t == DType::I16 || t == DType::I32;
-        llvm::Value* v = is_signed ? b_.CreateSExt(load_raw(ptr), i64_) : b_.CreateZExt(load_raw(ptr), i64_);
+        llvm::Value* v = is_signed ? b_.CreateSExt(load_raw(ptr), vt(i64_)) : b_.CreateZExt(load_raw(ptr), vt(i64_));
         return inside ? b_.CreateSelect(inside, v, b_.getInt64(0)) : v;
     }
 
@@ -722,6 +818,525 @@ private:
         else loop(b_.getInt64(0), b_.getInt64(cells), one);
     }
 
+    // ---- vector loops ------------------------------------------------------------
+    //
+    // A loop group whose innermost axis is the last sig axis, with the data
+    // contiguous along it, runs on chunks of lanes: every value is a vector
+    // of one value per pixel of the chunk. Frame-local reductions accumulate
+    // per lane in registers and combine their lanes once per cell (a sum
+    // over the frame once per frame, a sum over a row once per row); their
+    // cells are the same per-frame states as the general loops', so
+    // finish_frame() finalises both. Nav-reducing reductions whose cells
+    // cover the last sig axis (the mean and variance frames) run in tiles of
+    // tile_ frames: per chunk, the tile's values of every frame are combined
+    // in registers and merged into the states once (for var/std, the tile's
+    // mean and squared deviations, merged by Chan et al.'s update), so the
+    // states are read and written once per tile instead of once per frame.
+
+    /// The code for every loop group, decided before any is emitted.
+    void plan_groups(const Jit& jit) {
+        int rank = static_cast<int>(p_.axes.size());
+        xaxis_ = rank >= 1 && !p_.axes[rank - 1].nav ? rank - 1 : -1;
+        const char* env = std::getenv("TEM_JIT_VECTOR");
+        bool vector = xaxis_ >= 0 && !s_.sig_strides.empty() &&
+                      s_.sig_strides.back() == static_cast<int64_t>(dtype_size(s_.dtype)) &&
+                      !(env && std::string(env) == "0");
+        unsigned w = static_cast<unsigned>(std::max(2, jit.vector_bits() / 64));
+        // Two vectors per frame of a tile: whole cache lines of f32 data.
+        tile_lanes_ = 2 * w;
+        int64_t ext = xaxis_ >= 0 ? p_.axes[xaxis_].extent : 1;
+        frame_lanes_ = w;
+        while (frame_lanes_ < 4 * w && frame_lanes_ < ext) frame_lanes_ *= 2;
+        int64_t frame_bytes = static_cast<int64_t>(dtype_size(s_.dtype));
+        for (const ir::AxisInfo& a : p_.axes)
+            if (!a.nav) frame_bytes *= a.extent;
+        // The frames of a tile stay in the L2 cache between their per-frame
+        // loops and the tile loops.
+        tile_ = 1;
+        while (tile_ < kTileFrames && frame_bytes * tile_ * 2 <= (int64_t{1} << 21)) tile_ *= 2;
+        for (const std::vector<LoopGroup>& groups : s_.groups)
+            for (const LoopGroup& g : groups) {
+                EmitGroup e;
+                e.layout = layout(*g.reductions.front(), g.space);
+                e.bounds_slot = g.bounds_slot;
+                bool lanes = vector && !e.layout.axes.empty() && e.layout.axes.back() == xaxis_ && !(g.space & ir::kBinBit);
+                for (const Node* r : g.reductions) {
+                    if (lanes && frame_lanes_ok(*r)) e.lanes.push_back(r);
+                    else if (lanes && tile_ok(*r)) e.tiled.push_back(r);
+                    else e.scalar.push_back(r);
+                }
+                if (!e.tiled.empty()) {
+                    EmitGroup t;
+                    t.layout = e.layout;
+                    t.bounds_slot = e.bounds_slot;
+                    t.tiled = std::move(e.tiled);
+                    e.tiled.clear();
+                    tile_groups_.push_back(std::move(t));
+                }
+                emit_.push_back(std::move(e));
+            }
+        tiled_ = !tile_groups_.empty();
+    }
+
+    /// True when expression `n` can be computed on lanes: no explicit
+    /// indices, no bins axis, and (in tiles) no value kept one frame at a time.
+    bool lanes_ok(const Node& n, bool tile, std::unordered_set<const Node*>& seen) const {
+        if (!seen.insert(&n).second) return true;
+        if (n.axes & ir::kBinBit) return false;
+        if (s_.leaf_slot.count(&n)) return true;
+        switch (n.op) {
+        case Op::Data: case Op::ArrayRead: return n.args.empty();
+        case Op::Reduce: return !(tile && s_.frame_buffer.count(&n));
+        default: break;
+        }
+        for (const ir::NodeRef& a : n.args)
+            if (!lanes_ok(*a, tile, seen)) return false;
+        return true;
+    }
+
+    bool args_lanes_ok(const Node& r, bool tile) const {
+        std::unordered_set<const Node*> seen;
+        for (const ir::NodeRef& a : r.args)
+            if (!lanes_ok(*a, tile, seen)) return false;
+        return true;
+    }
+
+    bool frame_lanes_ok(const Node& r) const {
+        if (!frame_local(r) || r.has_by || ((r.axes | r.reduce_axes) & ir::kBinBit)) return false;
+        switch (r.rop) {
+        case ReduceOp::Sum: case ReduceOp::Mean: case ReduceOp::Count: case ReduceOp::Min: case ReduceOp::Max:
+        case ReduceOp::Any: case ReduceOp::All:
+            return args_lanes_ok(r, false);
+        default:
+            return false;
+        }
+    }
+
+    bool tile_ok(const Node& r) const {
+        if (frame_local(r) || r.has_by || (r.axes & nav_) || ((r.axes | r.reduce_axes) & ir::kBinBit) ||
+            !(r.axes & (AxisSet(1) << xaxis_)))
+            return false;
+        switch (r.rop) {
+        case ReduceOp::Sum: case ReduceOp::Mean: case ReduceOp::Count: case ReduceOp::Min: case ReduceOp::Max:
+        case ReduceOp::Any: case ReduceOp::All: case ReduceOp::Var: case ReduceOp::Std:
+            return args_lanes_ok(r, true);
+        default:
+            return false;
+        }
+    }
+
+    /// A reduction of a vector loop nest.
+    struct LaneRed {
+        const Node* r = nullptr;
+        Layout cell;            // its cells
+        bool per_chunk = false; // its cells vary along the lanes: states are read and written per chunk
+        size_t level = 0;       // otherwise its accumulator spans the loop at this depth
+        bool int_sum = false;   // integer_sum(): i64 lanes
+    };
+
+    /// Frame-local reductions whose finalisation reads the count.
+    static bool keeps_count(ReduceOp op) { return op == ReduceOp::Mean || op == ReduceOp::Min || op == ReduceOp::Max; }
+
+    void vector_nest(const EmitGroup& g, const std::vector<const Node*>& reds, bool tile) {
+        const Layout& l = g.layout;
+        std::vector<LaneRed> lr;
+        for (const Node* r : reds) {
+            LaneRed v;
+            v.r = r;
+            AxisSet cell_axes = tile ? r->axes : (r->axes & ~nav_);
+            v.cell = layout(*r, cell_axes);
+            v.per_chunk = (cell_axes >> xaxis_) & 1;
+            for (size_t i = 0; i + 1 < l.axes.size(); ++i)
+                if (cell_axes & (AxisSet(1) << l.axes[i])) v.level = i + 1;
+            v.int_sum = !tile && int_state_.count(r) != 0;
+            lr.push_back(v);
+        }
+        vnest(l, 0, lr, tile);
+    }
+
+    void vnest(const Layout& l, size_t depth, std::vector<LaneRed>& lr, bool tile) {
+        for (LaneRed& v : lr)
+            if (!v.per_chunk && v.level == depth) acc_init(v);
+        if (depth + 1 == l.axes.size()) {
+            chunks(l, lr, tile);
+        } else {
+            loop(b_.getInt64(0), b_.getInt64(l.extents[depth]), [&](llvm::Value* i) {
+                coord_[l.axes[depth]] = i;
+                vnest(l, depth + 1, lr, tile);
+            });
+        }
+        for (LaneRed& v : lr)
+            if (!v.per_chunk && v.level == depth) acc_flush(v);
+    }
+
+    /// The innermost loop: whole chunks of lanes, then one partial chunk
+    /// whose missing lanes are neither read nor accumulated.
+    void chunks(const Layout& l, std::vector<LaneRed>& lr, bool tile) {
+        unsigned lanes = tile ? tile_lanes_ : frame_lanes_;
+        int64_t ext = l.extents.back();
+        llvm::Value* lo = b_.getInt64(0);
+        llvm::Value* hi = b_.getInt64(ext);
+        bool bounded = bounds_ && l.axes.size() >= 2;
+        if (bounded) {
+            llvm::Value* at = b_.CreateMul(coord_[l.axes[l.axes.size() - 2]], b_.getInt64(2));
+            lo = load(i64_, b_.CreateInBoundsGEP(i64_, bounds_, at), obj_leaf(bounds_slot_));
+            hi = load(i64_, b_.CreateInBoundsGEP(i64_, bounds_, b_.CreateAdd(at, b_.getInt64(1))), obj_leaf(bounds_slot_));
+        }
+        if (!bounded && ext % lanes == 0) {
+            loop(b_.getInt64(0), b_.getInt64(ext / lanes), [&](llvm::Value* i) {
+                chunk(b_.CreateMul(i, b_.getInt64(lanes)), nullptr, lr, tile, lanes);
+            });
+            return;
+        }
+        llvm::Value* step = b_.getInt64(lanes);
+        llvm::BasicBlock* pre = b_.GetInsertBlock();
+        llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "chunk", fn_);
+        llvm::BasicBlock* check = llvm::BasicBlock::Create(ctx_, "chunk_rest", fn_);
+        llvm::BasicBlock* tail = llvm::BasicBlock::Create(ctx_, "chunk_part", fn_);
+        llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "chunks_done", fn_);
+        b_.CreateCondBr(b_.CreateICmpSLE(b_.CreateAdd(lo, step), hi), body, check);
+        b_.SetInsertPoint(body);
+        llvm::PHINode* x = b_.CreatePHI(i64_, 2);
+        x->addIncoming(lo, pre);
+        chunk(x, nullptr, lr, tile, lanes);
+        llvm::Value* next = b_.CreateAdd(x, step);
+        x->addIncoming(next, b_.GetInsertBlock());
+        llvm::BasicBlock* body_end = b_.GetInsertBlock();
+        b_.CreateCondBr(b_.CreateICmpSLE(b_.CreateAdd(next, step), hi), body, check);
+        b_.SetInsertPoint(check);
+        llvm::PHINode* xt = b_.CreatePHI(i64_, 2);
+        xt->addIncoming(lo, pre);
+        xt->addIncoming(next, body_end);
+        b_.CreateCondBr(b_.CreateICmpSLT(xt, hi), tail, done);
+        b_.SetInsertPoint(tail);
+        chunk(xt, b_.CreateSub(hi, xt), lr, tile, lanes);
+        b_.CreateBr(done);
+        b_.SetInsertPoint(done);
+    }
+
+    /// One chunk of lanes starting at column `x`; `rem` (when not null) is
+    /// the number of valid lanes.
+    void chunk(llvm::Value* x, llvm::Value* rem, std::vector<LaneRed>& lr, bool tile, unsigned lanes) {
+        lanes_ = lanes;
+        coord_[xaxis_] = x;
+        if (!tile && bounds_ && s_.frame_stride > 0) {
+            // A loop limited to part of each frame reads short runs of
+            // rows that the hardware prefetchers miss: fetch the same
+            // pixels of a later frame now.
+            llvm::Value* off = b_.getInt64(kPrefetchFrames * s_.frame_stride);
+            size_t k = 0;
+            for (size_t a = 0; a < p_.axes.size(); ++a)
+                if (!p_.axes[a].nav) off = b_.CreateAdd(off, b_.CreateMul(coord_[a], b_.getInt64(s_.sig_strides[k++])));
+            llvm::Value* at = b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), frame_, off);
+            int64_t bytes = static_cast<int64_t>(lanes) * static_cast<int64_t>(dtype_size(s_.dtype));
+            for (int64_t line = 0; line < bytes; line += 64)
+                b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {ptr_},
+                                   {b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), at, b_.getInt64(line)), b_.getInt32(0),
+                                    b_.getInt32(3), b_.getInt32(1)});
+        }
+        valid_ = rem ? b_.CreateICmpSLT(iota(i64_), splat(rem)) : nullptr;
+        memo_.emplace_back();
+        if (tile) tile_chunk(lr);
+        else
+            for (LaneRed& v : lr) lane_update(v);
+        memo_.pop_back();
+        valid_ = nullptr;
+        lanes_ = 1;
+    }
+
+    llvm::Value* all_lanes() { return valid_ ? valid_ : llvm::Constant::getAllOnesValue(vt(i1_)); }
+
+    llvm::Value* lane_load(llvm::Type* ty, llvm::Value* ptr, int obj = -1) {
+        llvm::Value* v = valid_ ? static_cast<llvm::Value*>(b_.CreateMaskedLoad(ty, ptr, llvm::Align(8), valid_,
+                                                                                   llvm::Constant::getNullValue(ty)))
+                                : b_.CreateAlignedLoad(ty, ptr, llvm::Align(8));
+        if (obj >= 0) tag(llvm::cast<llvm::Instruction>(v), obj);
+        return v;
+    }
+
+    void lane_store(llvm::Value* v, llvm::Value* ptr, int obj = -1) {
+        llvm::Instruction* st = valid_ ? static_cast<llvm::Instruction*>(b_.CreateMaskedStore(v, ptr, llvm::Align(8), valid_))
+                                       : b_.CreateAlignedStore(v, ptr, llvm::Align(8));
+        if (obj >= 0) tag(st, obj);
+    }
+
+    /// The lane-wise update of state `a` (count `n`) with element `v` where `take`.
+    llvm::Value* lane_combine(ReduceOp op, llvm::Value* a, llvm::Value* n, llvm::Value* v, llvm::Value* take) {
+        switch (op) {
+        case ReduceOp::Sum: case ReduceOp::Mean: return b_.CreateSelect(take, reassoc_add(a, v), a);
+        case ReduceOp::Count: return reassoc_add(a, b_.CreateSelect(b_.CreateAnd(take, truthy(v)), cf(1), cf(0)));
+        case ReduceOp::Any: return b_.CreateSelect(b_.CreateAnd(take, truthy(v)), cf(1), a);
+        case ReduceOp::All: return b_.CreateSelect(b_.CreateAnd(take, b_.CreateNot(truthy(v))), cf(0), a);
+        case ReduceOp::Min: case ReduceOp::Max: {
+            llvm::Value* better = op == ReduceOp::Min ? b_.CreateFCmpOLT(v, a) : b_.CreateFCmpOGT(v, a);
+            llvm::Value* takes = b_.CreateOr(b_.CreateFCmpOEQ(n, cf(0)),
+                                             b_.CreateAnd(b_.CreateNot(isnan(a)), b_.CreateOr(isnan(v), better)));
+            return b_.CreateSelect(b_.CreateAnd(take, takes), v, a);
+        }
+        default: break;
+        }
+        throw std::logic_error("internal error: no lane update for this reduction");
+    }
+
+    /// A frame-local reduction's update at the current chunk.
+    void lane_update(LaneRed& v) {
+        const Node& r = *v.r;
+        llvm::Value* take = all_lanes();
+        if (r.has_where) take = b_.CreateAnd(take, truthy(gen(**r.where())));
+        if (v.int_sum) {
+            llvm::Value* x = gen_int(*r.operand());
+            llvm::Type* ty = vt(i64_);
+            if (v.per_chunk) {
+                llvm::Value* p = b_.CreateInBoundsGEP(i64_, int_state_.at(&r), offset(v.cell.axes, v.cell.strides));
+                llvm::Value* a = lane_load(ty, p);
+                lane_store(b_.CreateSelect(take, b_.CreateAdd(a, x), a), p);
+            } else {
+                llvm::Value* a = b_.CreateLoad(ty, acc_.at(&r)[0]);
+                b_.CreateStore(b_.CreateSelect(take, b_.CreateAdd(a, x), a), acc_.at(&r)[0]);
+            }
+            return;
+        }
+        llvm::Value* val = gen(*r.operand());
+        bool counts = keeps_count(r.rop);
+        if (v.per_chunk) {
+            StatePtrs st = state_of(r);
+            llvm::Value* off = offset(v.cell.axes, v.cell.strides);
+            llvm::Value* pa = b_.CreateInBoundsGEP(f64_, st.a, off);
+            llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, off);
+            llvm::Value* a = lane_load(vt(), pa);
+            llvm::Value* n = counts ? lane_load(vt(), pn) : nullptr;
+            lane_store(lane_combine(r.rop, a, n, val, take), pa);
+            if (counts) lane_store(reassoc_add(n, b_.CreateSelect(take, cf(1), cf(0))), pn);
+            return;
+        }
+        llvm::Value* a = b_.CreateLoad(vt(), acc_.at(&r)[0]);
+        llvm::Value* n = counts ? b_.CreateLoad(vt(), acc_.at(&r)[1]) : nullptr;
+        b_.CreateStore(lane_combine(r.rop, a, n, val, take), acc_.at(&r)[0]);
+        if (counts) b_.CreateStore(reassoc_add(n, b_.CreateSelect(take, cf(1), cf(0))), acc_.at(&r)[1]);
+    }
+
+    /// Sets a frame-local accumulator to its empty state (allocas in the entry
+    /// block, so that they become registers).
+    void acc_init(LaneRed& v) {
+        lanes_ = frame_lanes_;
+        auto& acc = acc_[v.r];
+        llvm::Type* ty = vt(v.int_sum ? i64_ : f64_);
+        if (!acc[0]) {
+            llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
+            acc[0] = eb.CreateAlloca(ty);
+            acc[1] = eb.CreateAlloca(ty);
+        }
+        if (v.int_sum) {
+            b_.CreateStore(llvm::Constant::getNullValue(ty), acc[0]);
+        } else {
+            b_.CreateStore(cf(v.r->rop == ReduceOp::All ? 1 : 0), acc[0]);
+            b_.CreateStore(cf(0), acc[1]);
+        }
+        lanes_ = 1;
+    }
+
+    /// Combines the accumulator's lanes and merges them into the cell at
+    /// the current coordinates.
+    void acc_flush(LaneRed& v) {
+        const Node& r = *v.r;
+        lanes_ = frame_lanes_;
+        auto& acc = acc_.at(&r);
+        llvm::Value* off = offset(v.cell.axes, v.cell.strides);
+        if (v.int_sum) {
+            llvm::Value* h = b_.CreateAddReduce(b_.CreateLoad(vt(i64_), acc[0]));
+            llvm::Value* p = b_.CreateInBoundsGEP(i64_, int_state_.at(&r), off);
+            b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, p), h), p);
+            lanes_ = 1;
+            return;
+        }
+        StatePtrs st = state_of(r);
+        llvm::Value* pa = b_.CreateInBoundsGEP(f64_, st.a, off);
+        llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, off);
+        llvm::Value* a = b_.CreateLoad(vt(), acc[0]);
+        llvm::Value* n = b_.CreateLoad(vt(), acc[1]);
+        llvm::Value* ca = b_.CreateLoad(f64_, pa);
+        auto hsum = [&](llvm::Value* x) {
+            llvm::CallInst* c = b_.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64_), x);
+            c->setHasAllowReassoc(true);
+            return c;
+        };
+        llvm::Value* na = ca;
+        switch (r.rop) {
+        case ReduceOp::Sum: case ReduceOp::Mean: case ReduceOp::Count: na = b_.CreateFAdd(ca, hsum(a)); break;
+        case ReduceOp::Any: na = b_.CreateSelect(b_.CreateFCmpUNE(b_.CreateFPMaxReduce(a), cf1(0)), cf1(1), ca); break;
+        case ReduceOp::All: na = b_.CreateSelect(b_.CreateFCmpOEQ(b_.CreateFPMinReduce(a), cf1(0)), cf1(0), ca); break;
+        case ReduceOp::Min: case ReduceOp::Max: {
+            bool is_min = r.rop == ReduceOp::Min;
+            double inf = std::numeric_limits<double>::infinity();
+            llvm::Value* am = b_.CreateSelect(b_.CreateFCmpOEQ(n, cf(0)), cf(is_min ? inf : -inf), a);
+            llvm::Value* h = is_min ? b_.CreateFPMinReduce(am) : b_.CreateFPMaxReduce(am);
+            h = b_.CreateSelect(b_.CreateOrReduce(isnan(am)), cf1(std::numeric_limits<double>::quiet_NaN()), h);
+            llvm::Value* hn = hsum(n);
+            llvm::Value* cn = b_.CreateLoad(f64_, pn);
+            llvm::Value* better = is_min ? b_.CreateFCmpOLT(h, ca) : b_.CreateFCmpOGT(h, ca);
+            llvm::Value* takes = b_.CreateOr(b_.CreateFCmpOEQ(cn, cf1(0)),
+                                             b_.CreateAnd(b_.CreateNot(isnan(ca)), b_.CreateOr(isnan(h), better)));
+            na = b_.CreateSelect(b_.CreateAnd(b_.CreateFCmpOGT(hn, cf1(0)), takes), h, ca);
+            break;
+        }
+        default: throw std::logic_error("internal error: no lane flush for this reduction");
+        }
+        b_.CreateStore(na, pa);
+        if (keeps_count(r.rop)) b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64_, pn), hsum(n)), pn);
+        lanes_ = 1;
+    }
+
+    /// Emits the tile loops for `count` frames (at most `frames_in`) whose
+    /// indices are at `frames`; `before` frames were accumulated before them.
+    void tile_body(int frames_in, llvm::Value* frames, llvm::Value* count, llvm::Value* before) {
+        tile_coord_.assign(static_cast<size_t>(frames_in), {});
+        tile_frame_ptr_.assign(static_cast<size_t>(frames_in), nullptr);
+        tile_valid_.assign(static_cast<size_t>(frames_in), nullptr);
+        for (int t = 0; t < frames_in; ++t) {
+            llvm::Value* ti = b_.getInt64(t);
+            llvm::Value* valid = b_.CreateICmpSLT(ti, count);
+            // A missing frame reads the last one again, contributing nothing.
+            llvm::Value* at = t == 0 ? ti : b_.CreateSelect(valid, ti, b_.CreateSub(count, b_.getInt64(1)));
+            llvm::Value* f = b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, frames, at));
+            llvm::Value* rest = f;
+            for (size_t a = p_.axes.size(); a-- > 0;) {
+                if (!p_.axes[a].nav) continue;
+                llvm::Value* ext = b_.getInt64(p_.axes[a].extent);
+                tile_coord_[t][a] = b_.CreateURem(rest, ext);
+                rest = b_.CreateUDiv(rest, ext);
+            }
+            tile_frame_ptr_[t] = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_,
+                                                      b_.CreateMul(b_.CreateSub(f, base_frame_), b_.getInt64(s_.frame_stride)));
+            tile_valid_[t] = valid;
+        }
+        tile_k_ = b_.CreateSIToFP(count, f64_);
+        tile_before_ = before;
+        for (const EmitGroup& g : tile_groups_) {
+            bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
+            bounds_slot_ = g.bounds_slot;
+            vector_nest(g, g.tiled, true);
+            bounds_ = nullptr;
+        }
+    }
+
+    /// Pairwise combination of `v` by `op` (reassociable adds, or `or`).
+    llvm::Value* tree(std::vector<llvm::Value*> v, bool is_or = false) {
+        while (v.size() > 1) {
+            std::vector<llvm::Value*> next;
+            for (size_t i = 0; i + 1 < v.size(); i += 2)
+                next.push_back(is_or ? b_.CreateOr(v[i], v[i + 1]) : reassoc_add(v[i], v[i + 1]));
+            if (v.size() % 2) next.push_back(v.back());
+            v = std::move(next);
+        }
+        return v.front();
+    }
+
+    /// One chunk of every frame of the tile: the values first, frame by frame
+    /// (each frame's nav coordinates and data), then one merge per reduction.
+    void tile_chunk(std::vector<LaneRed>& lr) {
+        size_t frames = tile_valid_.size();
+        std::vector<std::vector<llvm::Value*>> vals(lr.size()), takes(lr.size());
+        llvm::Value* lanes = all_lanes();
+        for (size_t t = 0; t < frames; ++t) {
+            for (size_t a = 0; a < p_.axes.size(); ++a)
+                if (p_.axes[a].nav) coord_[a] = tile_coord_[t][a];
+            frame_ = tile_frame_ptr_[t];
+            memo_.emplace_back();
+            llvm::Value* in = frames == 1 ? lanes : b_.CreateAnd(lanes, splat(tile_valid_[t]));
+            for (size_t i = 0; i < lr.size(); ++i) {
+                const Node& r = *lr[i].r;
+                llvm::Value* take = in;
+                if (r.has_where) take = b_.CreateAnd(take, truthy(gen(**r.where())));
+                vals[i].push_back(gen(*r.operand()));
+                takes[i].push_back(take);
+            }
+            memo_.pop_back();
+        }
+        for (size_t i = 0; i < lr.size(); ++i) tile_merge(lr[i], vals[i], takes[i]);
+    }
+
+    /// Merges a tile's values of one chunk into the states of its cells.
+    void tile_merge(const LaneRed& v, const std::vector<llvm::Value*>& vals, const std::vector<llvm::Value*>& takes) {
+        const Node& r = *v.r;
+        bool uniform = uniform_count(r);
+        StatePtrs st = state_of(r);
+        llvm::Value* off = offset(v.cell.axes, v.cell.strides);
+        llvm::Value* pa = b_.CreateInBoundsGEP(f64_, st.a, off);
+        llvm::Value* pb = b_.CreateInBoundsGEP(f64_, st.b, off);
+        llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, off);
+        size_t frames = vals.size();
+        auto each = [&](auto&& f) {
+            std::vector<llvm::Value*> out;
+            for (size_t t = 0; t < frames; ++t) out.push_back(f(vals[t], takes[t]));
+            return out;
+        };
+        llvm::Value* cnt = uniform ? splat(tile_k_)
+                                   : tree(each([&](llvm::Value*, llvm::Value* take) {
+                                         return b_.CreateSelect(take, cf(1), cf(0));
+                                     }));
+        llvm::Value* a = lane_load(vt(), pa, obj_state(&r, 0));
+        llvm::Value* na = a;
+        switch (r.rop) {
+        case ReduceOp::Sum: case ReduceOp::Mean:
+            na = reassoc_add(a, tree(each([&](llvm::Value* x, llvm::Value* take) { return b_.CreateSelect(take, x, cf(0)); })));
+            break;
+        case ReduceOp::Count:
+            na = reassoc_add(a, tree(each([&](llvm::Value* x, llvm::Value* take) {
+                return b_.CreateSelect(b_.CreateAnd(take, truthy(x)), cf(1), cf(0));
+            })));
+            break;
+        case ReduceOp::Any:
+            na = b_.CreateSelect(tree(each([&](llvm::Value* x, llvm::Value* take) { return b_.CreateAnd(take, truthy(x)); }), true),
+                                 cf(1), a);
+            break;
+        case ReduceOp::All:
+            na = b_.CreateSelect(tree(each([&](llvm::Value* x, llvm::Value* take) {
+                                          return b_.CreateAnd(take, b_.CreateNot(truthy(x)));
+                                      }), true),
+                                 cf(0), a);
+            break;
+        case ReduceOp::Min: case ReduceOp::Max: {
+            bool is_min = r.rop == ReduceOp::Min;
+            double inf = std::numeric_limits<double>::infinity();
+            auto better = [&](llvm::Value* x, llvm::Value* y) { return is_min ? b_.CreateFCmpOLT(x, y) : b_.CreateFCmpOGT(x, y); };
+            llvm::Value* m = cf(is_min ? inf : -inf);
+            for (size_t t = 0; t < frames; ++t)
+                m = b_.CreateSelect(b_.CreateAnd(takes[t], b_.CreateAnd(b_.CreateNot(isnan(m)),
+                                                                         b_.CreateOr(isnan(vals[t]), better(vals[t], m)))),
+                                    vals[t], m);
+            llvm::Value* before = uniform ? splat(tile_before_) : lane_load(vt(), pn, obj_state(&r, 2));
+            llvm::Value* takes_m = b_.CreateOr(b_.CreateFCmpOEQ(before, cf(0)),
+                                               b_.CreateAnd(b_.CreateNot(isnan(a)), b_.CreateOr(isnan(m), better(m, a))));
+            na = b_.CreateSelect(b_.CreateAnd(b_.CreateFCmpOGT(cnt, cf(0)), takes_m), m, a);
+            break;
+        }
+        case ReduceOp::Var: case ReduceOp::Std: {
+            // The tile's mean and squared deviations (two passes over values
+            // in registers), merged into (mean, M2) by Chan et al.
+            llvm::Value* sum = tree(each([&](llvm::Value* x, llvm::Value* take) { return b_.CreateSelect(take, x, cf(0)); }));
+            llvm::Value* got = b_.CreateFCmpOGT(cnt, cf(0));
+            llvm::Value* mean = b_.CreateFDiv(sum, b_.CreateSelect(got, cnt, cf(1)));
+            llvm::Value* m2 = tree(each([&](llvm::Value* x, llvm::Value* take) {
+                llvm::Value* dev = b_.CreateFSub(x, mean);
+                return b_.CreateSelect(take, b_.CreateFMul(dev, dev), cf(0));
+            }));
+            llvm::Value* before = uniform ? splat(tile_before_) : lane_load(vt(), pn, obj_state(&r, 2));
+            llvm::Value* total = b_.CreateFAdd(before, cnt);
+            llvm::Value* ratio = b_.CreateFDiv(cnt, b_.CreateSelect(got, total, cf(1)));
+            llvm::Value* bv = lane_load(vt(), pb, obj_state(&r, 1));
+            llvm::Value* delta = b_.CreateFSub(mean, a);
+            llvm::Value* ma = b_.CreateFAdd(a, b_.CreateFMul(delta, ratio));
+            llvm::Value* mb = b_.CreateFAdd(b_.CreateFAdd(bv, m2), b_.CreateFMul(b_.CreateFMul(delta, delta), b_.CreateFMul(before, ratio)));
+            na = b_.CreateSelect(got, ma, a);
+            lane_store(b_.CreateSelect(got, mb, bv), pb, obj_state(&r, 1));
+            break;
+        }
+        default: throw std::logic_error("internal error: no tile merge for this reduction");
+        }
+        lane_store(na, pa, obj_state(&r, 0));
+        if (!uniform) lane_store(reassoc_add(lane_load(vt(), pn, obj_state(&r, 2)), cnt), pn, obj_state(&r, 2));
+    }
+
     // ---- the frame ----------------------------------------------------------------
 
     void frame_body(llvm::Value* f) {
@@ -745,22 +1360,41 @@ private:
         n_frame_ = b_.CreateLoad(f64_, frames_done_);
         inv_frame_ = b_.CreateFDiv(cf(1), b_.CreateFAdd(n_frame_, cf(1)));
         memo_.emplace_back();
-        for (const std::vector<LoopGroup>& groups : s_.groups) {
-            for (const LoopGroup& g : groups) {
-                const std::vector<const Node*>& rs = g.reductions;
-                for (const Node* r : rs)
+        for (const EmitGroup& g : emit_) {
+            bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
+            bounds_slot_ = g.bounds_slot;
+            if (!g.scalar.empty()) {
+                for (const Node* r : g.scalar)
                     if (frame_local(*r)) init_frame_states(*r);
-                Layout l = layout(*rs.front(), g.space);
-                bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
-                bounds_slot_ = g.bounds_slot;
-                nest(l, 0, rs);
-                bounds_ = nullptr;
-                for (const Node* r : rs)
+                nest(g.layout, 0, g.scalar);
+                for (const Node* r : g.scalar)
                     if (frame_local(*r)) finish_frame(*r);
             }
+            if (!g.lanes.empty()) {
+                for (const Node* r : g.lanes) init_frame_states(*r);
+                vector_nest(g, g.lanes, false);
+                for (const Node* r : g.lanes) finish_frame(*r);
+            }
+            bounds_ = nullptr;
         }
         memo_.pop_back();
-        b_.CreateStore(b_.CreateFAdd(n_frame_, cf(1)), frames_done_);
+        llvm::Value* done = b_.CreateFAdd(n_frame_, cf(1));
+        b_.CreateStore(done, frames_done_);
+        if (tiled_) {
+            // Collect the frame into the tile; a full tile runs the tile loops.
+            llvm::Value* k = b_.CreateLoad(i64_, tile_count_);
+            b_.CreateStore(f, b_.CreateInBoundsGEP(i64_, tile_frames_, k));
+            llvm::Value* k1 = b_.CreateAdd(k, b_.getInt64(1));
+            llvm::BasicBlock* full = llvm::BasicBlock::Create(ctx_, "tile_full", fn_);
+            llvm::BasicBlock* more = llvm::BasicBlock::Create(ctx_, "tile_more", fn_);
+            b_.CreateCondBr(b_.CreateICmpEQ(k1, b_.getInt64(tile_)), full, more);
+            b_.SetInsertPoint(full);
+            tile_body(tile_, tile_frames_, b_.getInt64(tile_), b_.CreateFSub(done, cf1(static_cast<double>(tile_))));
+            b_.CreateStore(b_.getInt64(0), tile_count_);
+            b_.CreateBr(next);
+            b_.SetInsertPoint(more);
+            b_.CreateStore(k1, tile_count_);
+        }
         b_.CreateBr(next);
         b_.SetInsertPoint(next);
     }
@@ -823,6 +1457,22 @@ private:
     std::unordered_map<const Node*, std::array<llvm::Value*, 3>> frame_state_;
     std::unordered_map<const Node*, int64_t> frame_cells_;
     std::vector<std::unordered_map<const Node*, llvm::Value*>> memo_;
+    // Vector code (see "vector loops").
+    unsigned lanes_ = 1;           // lanes of the values being generated (1: scalar code)
+    unsigned frame_lanes_ = 1;     // lanes of per-frame loops
+    unsigned tile_lanes_ = 1;      // lanes of tile loops (one vector per frame of the tile)
+    int xaxis_ = -1;               // the axis the lanes run along (the last sig axis)
+    llvm::Value* valid_ = nullptr; // lanes of a partial chunk, null when all are
+    std::vector<EmitGroup> emit_, tile_groups_;
+    bool tiled_ = false;
+    int tile_ = 1;                          // frames per tile
+    llvm::Value* tile_frames_ = nullptr;    // alloca: the tile's frame indices
+    llvm::Value* tile_count_ = nullptr;     // alloca: frames collected so far
+    std::vector<std::array<llvm::Value*, 64>> tile_coord_;  // per tile frame: its nav coordinates
+    std::vector<llvm::Value*> tile_frame_ptr_, tile_valid_;
+    llvm::Value* tile_k_ = nullptr;         // valid frames of the tile (f64)
+    llvm::Value* tile_before_ = nullptr;    // frames accumulated before the tile (f64)
+    std::unordered_map<const Node*, std::array<llvm::AllocaInst*, 2>> acc_;  // vector accumulators (a, n)
 };
 
 } // namespace

@@ -73,8 +73,10 @@ protected:
         std::vector<const double*> leaves;
         collect_leaves(pp, spec, leaves);
         for (const Stage& st : pp.stages) {
-            spec.groups.push_back(group_reductions(p_, st));
-            for (LoopGroup& g : spec.groups.back()) add_row_bounds(pp, g, spec, leaves);
+            std::vector<LoopGroup> groups;
+            for (const LoopGroup& g : group_reductions(p_, st))
+                for (LoopGroup& part : split_by_masks(pp, g, spec, leaves)) groups.push_back(std::move(part));
+            spec.groups.push_back(std::move(groups));
         }
         // Result arrays and states.
         std::vector<double*> frame_results;
@@ -422,59 +424,132 @@ private:
         if (!in_pass_value(w, pp) && !(w.axes & p_.nav_axes()) && !(w.axes & ir::kBinBit)) out.push_back(&w);
     }
 
-    /// Row bounds for a group iterating exactly the two innermost sig axes
-    /// when every reduction has a static mask: columns where no mask holds are
-    /// skipped (they could not update anything).
-    void add_row_bounds(const PassPlan& pp, LoopGroup& g, KernelSpec& spec, std::vector<const double*>& leaves) {
+    /// Splits a group iterating exactly the two innermost sig axes by the
+    /// static masks of its reductions. Reductions whose masks cover the same
+    /// part of the frame share a loop nest limited to it (per row, the
+    /// columns where any of their masks holds: columns outside could not
+    /// update anything); reductions without a mask loop over the whole
+    /// frame. Clusters of reductions merge while that saves work:
+    ///
+    ///   1. one cluster per distinct row hull (the unmasked ones: the frame);
+    ///   2. cost of a cluster = pixels visited x (1 read + 1 update per
+    ///      reduction) + a loop start per row;
+    ///   3. merge the pair whose merge lowers the total cost most, until no
+    ///      merge does (the frame's data is re-read from cache per cluster).
+    std::vector<LoopGroup> split_by_masks(const PassPlan& pp, const LoopGroup& g, KernelSpec& spec,
+                                          std::vector<const double*>& leaves) {
         int rank = static_cast<int>(p_.axes.size());
-        if (rank < 2 || p_.axes[rank - 1].nav || p_.axes[rank - 2].nav) return;
+        if (rank < 2 || p_.axes[rank - 1].nav || p_.axes[rank - 2].nav) return {g};
         int ya = rank - 2, xa = rank - 1;
-        if (g.space != ((AxisSet(1) << ya) | (AxisSet(1) << xa))) return;
-        std::vector<std::vector<const Node*>> masks;
+        if (g.space != ((AxisSet(1) << ya) | (AxisSet(1) << xa))) return {g};
+        int64_t h = p_.axes[ya].extent, w = p_.axes[xa].extent;
+        struct Cluster {
+            std::vector<const Node*> reds;
+            std::vector<int64_t> bounds;  // lo, hi per row; empty: the whole frame
+            int64_t area = 0, rows = 0;
+            double cost() const { return static_cast<double>(area) * (1.0 + reds.size()) + 4.0 * rows; }
+        };
+        auto measure = [&](Cluster& c) {
+            c.area = c.rows = 0;
+            if (c.bounds.empty()) {
+                c.area = h * w;
+                c.rows = h;
+                return;
+            }
+            for (int64_t y = 0; y < h; ++y) {
+                c.area += c.bounds[2 * y + 1] - c.bounds[2 * y];
+                c.rows += c.bounds[2 * y + 1] > c.bounds[2 * y];
+            }
+        };
+        std::vector<Cluster> clusters;
+        Env env;
         for (const Node* r : g.reductions) {
             std::vector<const Node*> conj;
             if (r->has_where) static_conjuncts(**r->where(), pp, conj);
-            if (conj.empty()) return;  // this reduction reads every pixel
-            masks.push_back(std::move(conj));
-        }
-        int64_t h = p_.axes[ya].extent, w = p_.axes[xa].extent;
-        auto& bounds = bound_leaves_.emplace_back(static_cast<size_t>(2 * h), 0);
-        int64_t kept = 0;
-        Env env;
-        for (int64_t y = 0; y < h; ++y) {
-            int64_t lo = w, hi = 0;
-            env.coord[ya] = y;
-            for (int64_t x = 0; x < w; ++x) {
-                env.coord[xa] = x;
-                bool any = false;
-                for (const auto& conj : masks) {
-                    bool all = true;
-                    for (const Node* c : conj) all = all && eval(*c, env) != 0;
-                    any = any || all;
-                }
-                if (any) {
-                    lo = std::min(lo, x);
-                    hi = x + 1;
+            std::vector<int64_t> bounds;
+            if (!conj.empty()) {
+                bounds.assign(static_cast<size_t>(2 * h), 0);
+                for (int64_t y = 0; y < h; ++y) {
+                    int64_t lo = w, hi = 0;
+                    env.coord[ya] = y;
+                    for (int64_t x = 0; x < w; ++x) {
+                        env.coord[xa] = x;
+                        bool all = true;
+                        for (const Node* c : conj) all = all && eval(*c, env) != 0;
+                        if (all) {
+                            lo = std::min(lo, x);
+                            hi = x + 1;
+                        }
+                    }
+                    if (hi > lo) {
+                        // Whole vectors: short, ragged chords cost more in loop
+                        // remainders than the masked pixels they would skip.
+                        lo = lo & ~int64_t(15);
+                        hi = std::min<int64_t>(w, (hi + 15) & ~int64_t(15));
+                    } else {
+                        lo = hi = 0;
+                    }
+                    bounds[2 * y] = lo;
+                    bounds[2 * y + 1] = hi;
                 }
             }
-            if (hi <= lo) lo = hi = 0;
-            if (hi > lo) {
-                // Whole vectors: short, ragged chords cost more in loop
-                // remainders than the masked pixels they would skip.
-                lo = lo & ~int64_t(15);
-                hi = std::min<int64_t>(w, (hi + 15) & ~int64_t(15));
+            auto same = std::find_if(clusters.begin(), clusters.end(), [&](const Cluster& c) { return c.bounds == bounds; });
+            if (same != clusters.end()) {
+                same->reds.push_back(r);
+                continue;
             }
-            bounds[2 * y] = lo;
-            bounds[2 * y + 1] = hi;
-            kept += hi - lo;
+            Cluster c;
+            c.reds = {r};
+            c.bounds = std::move(bounds);
+            measure(c);
+            clusters.push_back(std::move(c));
         }
-        if (kept * 10 > h * w * 9) {  // saves too little to be worth a load per row
-            bound_leaves_.pop_back();
-            return;
+        auto merged = [&](const Cluster& a, const Cluster& b) {
+            Cluster m;
+            m.reds = a.reds;
+            m.reds.insert(m.reds.end(), b.reds.begin(), b.reds.end());
+            if (!a.bounds.empty() && !b.bounds.empty()) {
+                m.bounds.resize(a.bounds.size());
+                for (int64_t y = 0; y < h; ++y) {
+                    int64_t alo = a.bounds[2 * y], ahi = a.bounds[2 * y + 1];
+                    int64_t blo = b.bounds[2 * y], bhi = b.bounds[2 * y + 1];
+                    bool ae = ahi <= alo, be = bhi <= blo;
+                    m.bounds[2 * y] = ae ? blo : be ? alo : std::min(alo, blo);
+                    m.bounds[2 * y + 1] = ae ? bhi : be ? ahi : std::max(ahi, bhi);
+                }
+            }
+            measure(m);
+            return m;
+        };
+        while (clusters.size() > 1) {
+            double best = 0;
+            size_t bi = 0, bj = 0;
+            for (size_t i = 0; i < clusters.size(); ++i)
+                for (size_t j = i + 1; j < clusters.size(); ++j) {
+                    double gain = clusters[i].cost() + clusters[j].cost() - merged(clusters[i], clusters[j]).cost();
+                    if (gain > best) best = gain, bi = i, bj = j;
+                }
+            if (best <= 0) break;
+            clusters[bi] = merged(clusters[bi], clusters[bj]);
+            clusters.erase(clusters.begin() + static_cast<std::ptrdiff_t>(bj));
         }
-        g.bounds_slot = static_cast<int>(spec.leaves.size());
-        spec.leaves.push_back(LeafLayout{});
-        leaves.push_back(reinterpret_cast<const double*>(bounds.data()));
+        std::vector<LoopGroup> out;
+        for (Cluster& c : clusters) {
+            // Reductions keep the order of the stage (node ids).
+            std::sort(c.reds.begin(), c.reds.end(), [](const Node* a, const Node* b) { return a->id < b->id; });
+            LoopGroup part{g.space, c.reds, -1};
+            if (!c.bounds.empty() && c.area * 10 <= h * w * 9) {  // else too little saved for a load per row
+                part.bounds_slot = static_cast<int>(spec.leaves.size());
+                bound_leaves_.push_back(std::move(c.bounds));
+                spec.leaves.push_back(LeafLayout{});
+                leaves.push_back(reinterpret_cast<const double*>(bound_leaves_.back().data()));
+            }
+            out.push_back(std::move(part));
+        }
+        std::sort(out.begin(), out.end(), [](const LoopGroup& a, const LoopGroup& b) {
+            return a.reductions.front()->id < b.reductions.front()->id;
+        });
+        return out;
     }
 
     std::deque<std::vector<uint8_t>> byte_leaves_;

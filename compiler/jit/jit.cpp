@@ -20,6 +20,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 
@@ -47,6 +48,12 @@ Jit::Jit() {
     jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
     cpu_ = jtmb->getCPU();
     features_ = jtmb->getFeatures().getString();
+    auto has = [&](const char* f) { return ("," + features_ + ",").find(std::string(",+") + f + ",") != std::string::npos; };
+    vector_bits_ = has("avx512f") ? 512 : has("avx2") ? 256 : 128;
+    if (const char* v = std::getenv("TEM_VECTOR_BITS")) {
+        int bits = std::atoi(v);
+        if (bits == 128 || bits == 256 || (bits == 512 && vector_bits_ == 512)) vector_bits_ = bits;
+    }
     auto tm = jtmb->createTargetMachine();
     if (!tm) throw std::runtime_error("internal error: cannot create the target machine: " + take(tm.takeError()));
     tm_ = std::move(*tm);

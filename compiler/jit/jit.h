@@ -40,11 +40,16 @@ public:
                   const std::string& symbol, std::string* text);
 
     const std::string& cpu() const { return cpu_; }
+    /// Width in bits of the host's widest vector registers the kernels use:
+    /// 512 with AVX-512F, 256 with AVX2, else 128. TEM_VECTOR_BITS (128, 256
+    /// or 512) overrides it, so that tests can exercise other lane counts.
+    int vector_bits() const { return vector_bits_; }
 
 private:
     std::unique_ptr<llvm::orc::LLJIT> jit_;
     std::unique_ptr<llvm::TargetMachine> tm_;
     std::string cpu_, features_;
+    int vector_bits_ = 128;
 };
 
 } // namespace tem::compiler
