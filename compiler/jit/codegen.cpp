@@ -80,10 +80,67 @@ std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage
             return g.space == space &&
                    (!(space & ir::kBinBit) || operand_bins(*g.reductions.front()) == operand_bins(*r));
         });
-        if (it == groups.end()) groups.push_back(LoopGroup{space, {r}, -1});
-        else it->reductions.push_back(r);
+        if (it == groups.end()) {
+            LoopGroup g;
+            g.space = space;
+            g.reductions = {r};
+            groups.push_back(std::move(g));
+        } else {
+            it->reductions.push_back(r);
+        }
     }
     return groups;
+}
+
+namespace {
+
+/// True when expression `n` can be computed on lanes: no explicit indices,
+/// no bins axis, and (in tiles) no value kept one frame at a time.
+bool lanes_ok(const KernelSpec& spec, const Node& n, bool tile, std::unordered_set<const Node*>& seen) {
+    if (!seen.insert(&n).second) return true;
+    if (n.axes & ir::kBinBit) return false;
+    if (spec.leaf_slot.count(&n)) return true;
+    switch (n.op) {
+    case Op::Data: case Op::ArrayRead: return n.args.empty();
+    case Op::Reduce: return !(tile && spec.frame_buffer.count(&n));
+    default: break;
+    }
+    for (const ir::NodeRef& a : n.args)
+        if (!lanes_ok(spec, *a, tile, seen)) return false;
+    return true;
+}
+
+bool args_lanes_ok(const KernelSpec& spec, const Node& r, bool tile) {
+    std::unordered_set<const Node*> seen;
+    for (const ir::NodeRef& a : r.args)
+        if (!lanes_ok(spec, *a, tile, seen)) return false;
+    return true;
+}
+
+/// The reductions a frame-local vector loop computes.
+bool frame_reduction_on_lanes(const Node& r) {
+    if (r.has_by || ((r.axes | r.reduce_axes) & ir::kBinBit)) return false;
+    switch (r.rop) {
+    case ReduceOp::Sum: case ReduceOp::Mean: case ReduceOp::Count: case ReduceOp::Min: case ReduceOp::Max:
+    case ReduceOp::Any: case ReduceOp::All:
+        return true;
+    default:
+        return false;
+    }
+}
+
+} // namespace
+
+bool vector_loops_possible(const KernelSpec& spec) {
+    const ir::Program& p = *spec.program;
+    const char* env = std::getenv("TEM_JIT_VECTOR");
+    return !p.axes.empty() && !p.axes.back().nav && !spec.sig_strides.empty() &&
+           spec.sig_strides.back() == static_cast<int64_t>(dtype_size(spec.dtype)) && !(env && std::string(env) == "0");
+}
+
+bool frame_lanes_capable(const KernelSpec& spec, const Node& r) {
+    return vector_loops_possible(spec) && spec.plan->in_pass.at(&r).frame_local && frame_reduction_on_lanes(r) &&
+           args_lanes_ok(spec, r, false);
 }
 
 namespace {
@@ -101,6 +158,9 @@ struct EmitGroup {
     std::vector<const Node*> scalar;   ///< one element at a time (the general loops)
     std::vector<const Node*> lanes;    ///< frame-local, on vectors of pixels
     std::vector<const Node*> tiled;    ///< nav-reducing, on vectors of pixels of a tile of frames
+    int runs_slot = -1;                ///< LoopGroup::runs_slot (then `lanes` holds every reduction)
+    int64_t run_count = 0;
+    std::vector<const Node*> implied;
 };
 
 class Codegen {
@@ -260,9 +320,9 @@ private:
 
     /// Emits `for (i = begin; i < end; ++i) body(i)`; the caller guarantees begin < end.
     template <typename F>
-    void loop(llvm::Value* begin, llvm::Value* end, F&& body) {
+    void loop(llvm::Value* begin, llvm::Value* end, F&& body, const char* name = "loop") {
         llvm::BasicBlock* pre = b_.GetInsertBlock();
-        llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+        llvm::BasicBlock* header = llvm::BasicBlock::Create(ctx_, name, fn_);
         b_.CreateBr(header);
         b_.SetInsertPoint(header);
         llvm::PHINode* i = b_.CreatePHI(i64_, 2);
@@ -838,10 +898,7 @@ private:
     void plan_groups(const Jit& jit) {
         int rank = static_cast<int>(p_.axes.size());
         xaxis_ = rank >= 1 && !p_.axes[rank - 1].nav ? rank - 1 : -1;
-        const char* env = std::getenv("TEM_JIT_VECTOR");
-        bool vector = xaxis_ >= 0 && !s_.sig_strides.empty() &&
-                      s_.sig_strides.back() == static_cast<int64_t>(dtype_size(s_.dtype)) &&
-                      !(env && std::string(env) == "0");
+        bool vector = vector_loops_possible(s_);
         unsigned w = static_cast<unsigned>(std::max(2, jit.vector_bits() / 64));
         // Two vectors per frame of a tile: whole cache lines of f32 data.
         tile_lanes_ = 2 * w;
@@ -860,6 +917,17 @@ private:
                 EmitGroup e;
                 e.layout = layout(*g.reductions.front(), g.space);
                 e.bounds_slot = g.bounds_slot;
+                if (g.runs_slot >= 0) {
+                    for (const Node* r : g.reductions)
+                        if (!frame_lanes_ok(*r) || (r->axes & ~nav_))
+                            throw std::logic_error("internal error: a reduction over runs cannot run on lanes");
+                    e.lanes = g.reductions;
+                    e.runs_slot = g.runs_slot;
+                    e.run_count = g.run_count;
+                    e.implied = g.implied;
+                    emit_.push_back(std::move(e));
+                    continue;
+                }
                 bool lanes = vector && !e.layout.axes.empty() && e.layout.axes.back() == xaxis_ && !(g.space & ir::kBinBit);
                 for (const Node* r : g.reductions) {
                     if (lanes && frame_lanes_ok(*r)) e.lanes.push_back(r);
@@ -890,38 +958,9 @@ private:
                 if (e.bounds_slot < 0 && reduction_reads_data(*r)) prefetch_tile_ = false;
     }
 
-    /// True when expression `n` can be computed on lanes: no explicit
-    /// indices, no bins axis, and (in tiles) no value kept one frame at a time.
-    bool lanes_ok(const Node& n, bool tile, std::unordered_set<const Node*>& seen) const {
-        if (!seen.insert(&n).second) return true;
-        if (n.axes & ir::kBinBit) return false;
-        if (s_.leaf_slot.count(&n)) return true;
-        switch (n.op) {
-        case Op::Data: case Op::ArrayRead: return n.args.empty();
-        case Op::Reduce: return !(tile && s_.frame_buffer.count(&n));
-        default: break;
-        }
-        for (const ir::NodeRef& a : n.args)
-            if (!lanes_ok(*a, tile, seen)) return false;
-        return true;
-    }
-
-    bool args_lanes_ok(const Node& r, bool tile) const {
-        std::unordered_set<const Node*> seen;
-        for (const ir::NodeRef& a : r.args)
-            if (!lanes_ok(*a, tile, seen)) return false;
-        return true;
-    }
-
+    bool args_lanes_ok(const Node& r, bool tile) const { return compiler::args_lanes_ok(s_, r, tile); }
     bool frame_lanes_ok(const Node& r) const {
-        if (!frame_local(r) || r.has_by || ((r.axes | r.reduce_axes) & ir::kBinBit)) return false;
-        switch (r.rop) {
-        case ReduceOp::Sum: case ReduceOp::Mean: case ReduceOp::Count: case ReduceOp::Min: case ReduceOp::Max:
-        case ReduceOp::Any: case ReduceOp::All:
-            return args_lanes_ok(r, false);
-        default:
-            return false;
-        }
+        return frame_local(r) && frame_reduction_on_lanes(r) && args_lanes_ok(r, false);
     }
 
     bool tile_ok(const Node& r) const {
@@ -944,6 +983,7 @@ private:
         bool per_chunk = false; // its cells vary along the lanes: states are read and written per chunk
         size_t level = 0;       // otherwise its accumulator spans the loop at this depth
         bool int_sum = false;   // integer_sum(): i64 lanes
+        unsigned lanes = 1;     // lanes of its accumulator
     };
 
     /// Frame-local reductions whose finalisation reads the count.
@@ -961,6 +1001,7 @@ private:
             for (size_t i = 0; i + 1 < l.axes.size(); ++i)
                 if (cell_axes & (AxisSet(1) << l.axes[i])) v.level = i + 1;
             v.int_sum = !tile && int_state_.count(r) != 0;
+            v.lanes = tile ? tile_lanes_ : frame_lanes_;
             lr.push_back(v);
         }
         vnest(l, 0, lr, tile);
@@ -1000,6 +1041,11 @@ private:
             });
             return;
         }
+        chunk_range(lo, hi, lr, tile, lanes);
+    }
+
+    /// Chunks covering columns [lo, hi), the last one partial.
+    void chunk_range(llvm::Value* lo, llvm::Value* hi, std::vector<LaneRed>& lr, bool tile, unsigned lanes) {
         llvm::Value* step = b_.getInt64(lanes);
         llvm::BasicBlock* pre = b_.GetInsertBlock();
         llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "chunk", fn_);
@@ -1026,6 +1072,38 @@ private:
         b_.SetInsertPoint(done);
     }
 
+    /// A group over runs of pixels: every reduction accumulates over all
+    /// pieces of runs (each one partial chunk, without a branch) and is
+    /// combined once per frame.
+    void run_loops(const EmitGroup& g) {
+        std::vector<LaneRed> lr;
+        for (const Node* r : g.lanes) {
+            LaneRed v;
+            v.r = r;
+            v.cell = layout(*r, r->axes & ~nav_);
+            v.int_sum = int_state_.count(r) != 0;
+            v.lanes = static_cast<unsigned>(kRunLanes);
+            lr.push_back(v);
+            acc_init(lr.back());
+        }
+        implied_ = &g.implied;
+        llvm::Value* runs = leaf_ptr_[g.runs_slot];
+        int obj = obj_leaf(g.runs_slot);
+        loop(
+            b_.getInt64(0), b_.getInt64(g.run_count),
+            [&](llvm::Value* i) {
+                llvm::Value* at = b_.CreateMul(i, b_.getInt64(3));
+                auto field = [&](int k) {
+                    return load(i64_, b_.CreateInBoundsGEP(i64_, runs, b_.CreateAdd(at, b_.getInt64(k))), obj);
+                };
+                coord_[xaxis_ - 1] = field(0);
+                chunk(field(1), field(2), lr, false, static_cast<unsigned>(kRunLanes));
+            },
+            "run_pieces");
+        implied_ = nullptr;
+        for (LaneRed& v : lr) acc_flush(v);
+    }
+
     /// One chunk of lanes starting at column `x`; `rem` (when not null) is
     /// the number of valid lanes.
     void chunk(llvm::Value* x, llvm::Value* rem, std::vector<LaneRed>& lr, bool tile, unsigned lanes) {
@@ -1048,6 +1126,8 @@ private:
         }
         valid_ = rem ? b_.CreateICmpSLT(iota(i64_), splat(rem)) : nullptr;
         memo_.emplace_back();
+        if (implied_)
+            for (const Node* n : *implied_) memo_.back()[n] = cf(1);  // true on every pixel of a run
         if (tile) tile_chunk(lr);
         else
             for (LaneRed& v : lr) lane_update(v);
@@ -1162,7 +1242,7 @@ private:
     /// Sets a frame-local accumulator to its empty state (allocas in the entry
     /// block, so that they become registers).
     void acc_init(LaneRed& v) {
-        lanes_ = frame_lanes_;
+        lanes_ = v.lanes;
         auto& acc = acc_[v.r];
         llvm::Type* ty = vt(v.int_sum ? i64_ : f64_);
         if (!acc[0]) {
@@ -1183,7 +1263,7 @@ private:
     /// the current coordinates.
     void acc_flush(LaneRed& v) {
         const Node& r = *v.r;
-        lanes_ = frame_lanes_;
+        lanes_ = v.lanes;
         auto& acc = acc_.at(&r);
         llvm::Value* off = offset(v.cell.axes, v.cell.strides);
         if (v.int_sum) {
@@ -1421,7 +1501,8 @@ private:
                 for (const Node* r : g.lanes) init_frame_states(*r);
                 group_reads_data_ = std::any_of(g.lanes.begin(), g.lanes.end(),
                                                 [&](const Node* r) { return reduction_reads_data(*r); });
-                vector_nest(g, g.lanes, false);
+                if (g.runs_slot >= 0) run_loops(g);
+                else vector_nest(g, g.lanes, false);
                 for (const Node* r : g.lanes) finish_frame(*r);
             }
             bounds_ = nullptr;
@@ -1517,6 +1598,7 @@ private:
     bool group_reads_data_ = false;  // the per-frame vector loop being emitted reads the data
     bool prefetch_tile_ = false;     // tile loops prefetch the next tile's frames
     bool streaming_only_ = false;    // the pass is one loop over whole frames
+    const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted
     int tile_ = 1;                          // frames per tile
     llvm::Value* tile_frames_ = nullptr;    // alloca: the tile's frame indices
     llvm::Value* tile_count_ = nullptr;     // alloca: frames collected so far

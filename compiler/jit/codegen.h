@@ -44,6 +44,9 @@ struct LeafLayout {
 };
 
 /// Reductions of one stage that iterate the same axes: one loop nest.
+/// Pixels per piece of a run (LoopGroup::runs_slot): one vector of f64.
+constexpr int64_t kRunLanes = 8;
+
 struct LoopGroup {
     ir::AxisSet space = 0;                 ///< the non-nav axes iterated
     std::vector<const ir::Node*> reductions;
@@ -51,6 +54,15 @@ struct LoopGroup {
     /// per row of the two innermost axes, the columns where any reduction's
     /// static mask holds; columns outside are never touched.
     int bounds_slot = -1;
+    /// When >= 0: the group visits runs of pixels instead of its loop nest:
+    /// the leaf slot of an int64 array [row, x0, n, ...] of `run_count`
+    /// pieces of runs along the last sig axis (n <= kRunLanes pixels from
+    /// column x0), exactly the pixels where the static masks `implied`
+    /// (conjuncts of every reduction's `where`) hold. Its reductions are
+    /// frame_lanes_capable() and reduce every sig axis.
+    int runs_slot = -1;
+    int64_t run_count = 0;
+    std::vector<const ir::Node*> implied;
 };
 
 struct KernelSpec {
@@ -91,6 +103,14 @@ std::vector<LoopGroup> group_reductions(const ir::Program& p, const Stage& stage
 /// count per cell, and the caller sets each cell's count to the number of
 /// frames processed.
 bool uniform_count(const ir::Program& p, const ir::Node& r);
+
+/// True when the kernel can run vector loops for this pass (the data is
+/// contiguous along the last sig axis).
+bool vector_loops_possible(const KernelSpec& spec);
+
+/// True when frame-local reduction `r` of the pass can be computed on
+/// vectors of pixels (KernelSpec's leaves and plan set).
+bool frame_lanes_capable(const KernelSpec& spec, const ir::Node& r);
 
 /// Number of result cells a reduction has per frame (frame-local) or in all (nav-reducing).
 int64_t reduction_cells(const ir::Program& p, const ir::Node& r, bool per_frame);

@@ -424,6 +424,22 @@ private:
         if (!in_pass_value(w, pp) && !(w.axes & p_.nav_axes()) && !(w.axes & ir::kBinBit)) out.push_back(&w);
     }
 
+    /// The parts of a `where` that are true wherever its static conjuncts
+    /// are: the conjuncts and every `and` of them (a materialised mask may be
+    /// the whole `and`).
+    bool implied_parts(const Node& w, const PassPlan& pp, std::vector<const Node*>& out) const {
+        bool all;
+        if (w.op == ir::Op::And) {
+            bool a = implied_parts(*w.args[0], pp, out);
+            bool b = implied_parts(*w.args[1], pp, out);
+            all = a && b;
+        } else {
+            all = !in_pass_value(w, pp) && !(w.axes & p_.nav_axes()) && !(w.axes & ir::kBinBit);
+        }
+        if (all) out.push_back(&w);
+        return all;
+    }
+
     /// Splits a group iterating exactly the two innermost sig axes by the
     /// static masks of its reductions. Reductions whose masks cover the same
     /// part of the frame share a loop nest limited to it (per row, the
@@ -462,12 +478,19 @@ private:
             }
         };
         std::vector<Cluster> clusters;
+        struct RunSet {
+            std::vector<const Node*> reds, implied;
+            std::vector<uint8_t> bits;
+        };
+        std::vector<RunSet> run_sets;
         Env env;
         for (const Node* r : g.reductions) {
             std::vector<const Node*> conj;
             if (r->has_where) static_conjuncts(**r->where(), pp, conj);
             std::vector<int64_t> bounds;
             if (!conj.empty()) {
+                std::vector<uint8_t> bits(static_cast<size_t>(h * w));
+                int64_t pixels = 0, runs = 0, hull = 0;
                 bounds.assign(static_cast<size_t>(2 * h), 0);
                 for (int64_t y = 0; y < h; ++y) {
                     int64_t lo = w, hi = 0;
@@ -476,9 +499,12 @@ private:
                         env.coord[xa] = x;
                         bool all = true;
                         for (const Node* c : conj) all = all && eval(*c, env) != 0;
+                        bits[static_cast<size_t>(y * w + x)] = all;
                         if (all) {
                             lo = std::min(lo, x);
                             hi = x + 1;
+                            ++pixels;
+                            runs += x == 0 || !bits[static_cast<size_t>(y * w + x - 1)];
                         }
                     }
                     if (hi > lo) {
@@ -491,6 +517,20 @@ private:
                     }
                     bounds[2 * y] = lo;
                     bounds[2 * y + 1] = hi;
+                    hull += hi - lo;
+                }
+                // A thin mask (a ring) of a per-frame total visits its runs
+                // of pixels (in pieces of at most kRunLanes, one vector
+                // each): a run costs about as much as 16 pixels.
+                if (!(r->axes & ~p_.nav_axes()) && frame_lanes_capable(spec, *r) && 2 * pixels + 16 * runs < hull) {
+                    auto same = std::find_if(run_sets.begin(), run_sets.end(), [&](const RunSet& rs) { return rs.bits == bits; });
+                    if (same == run_sets.end()) {
+                        run_sets.push_back(RunSet{{}, {}, std::move(bits)});
+                        same = run_sets.end() - 1;
+                    }
+                    same->reds.push_back(r);
+                    implied_parts(**r->where(), pp, same->implied);
+                    continue;
                 }
             }
             auto same = std::find_if(clusters.begin(), clusters.end(), [&](const Cluster& c) { return c.bounds == bounds; });
@@ -537,13 +577,38 @@ private:
         for (Cluster& c : clusters) {
             // Reductions keep the order of the stage (node ids).
             std::sort(c.reds.begin(), c.reds.end(), [](const Node* a, const Node* b) { return a->id < b->id; });
-            LoopGroup part{g.space, c.reds, -1};
+            LoopGroup part;
+            part.space = g.space;
+            part.reductions = c.reds;
             if (!c.bounds.empty() && c.area * 10 <= h * w * 9) {  // else too little saved for a load per row
                 part.bounds_slot = static_cast<int>(spec.leaves.size());
                 bound_leaves_.push_back(std::move(c.bounds));
                 spec.leaves.push_back(LeafLayout{});
                 leaves.push_back(reinterpret_cast<const double*>(bound_leaves_.back().data()));
             }
+            out.push_back(std::move(part));
+        }
+        for (RunSet& rs : run_sets) {
+            std::vector<int64_t> runs;
+            for (int64_t y = 0; y < h; ++y)
+                for (int64_t x = 0; x < w;) {
+                    if (!rs.bits[static_cast<size_t>(y * w + x)]) {
+                        ++x;
+                        continue;
+                    }
+                    int64_t x0 = x;
+                    while (x < w && rs.bits[static_cast<size_t>(y * w + x)] && x - x0 < kRunLanes) ++x;
+                    runs.insert(runs.end(), {y, x0, x - x0});
+                }
+            LoopGroup part;
+            part.space = g.space;
+            part.reductions = rs.reds;
+            part.run_count = static_cast<int64_t>(runs.size() / 3);
+            part.implied = std::move(rs.implied);
+            part.runs_slot = static_cast<int>(spec.leaves.size());
+            bound_leaves_.push_back(std::move(runs));
+            spec.leaves.push_back(LeafLayout{});
+            leaves.push_back(reinterpret_cast<const double*>(bound_leaves_.back().data()));
             out.push_back(std::move(part));
         }
         std::sort(out.begin(), out.end(), [](const LoopGroup& a, const LoopGroup& b) {
