@@ -99,6 +99,49 @@ inline void acc_merge(ir::ReduceOp op, AccState& s, const AccState& o) {
     s.n += o.n;
 }
 
+/// Merges the states of `cells` cells in the kernels' layout (a[0..c) |
+/// b[c..2c) | n[2c..3c)): `src`, covering later elements, into `dst`, each
+/// cell as acc_merge() does. Loops per kind of reduction, so that the common
+/// ones (sums, means, variances) vectorise.
+inline void acc_merge_cells(ir::ReduceOp op, double* dst, const double* src, int64_t cells) {
+    double* da = dst;
+    double* db = dst + cells;
+    double* dn = dst + 2 * cells;
+    const double* sa = src;
+    const double* sb = src + cells;
+    const double* sn = src + 2 * cells;
+    switch (op) {
+    case ir::ReduceOp::Sum: case ir::ReduceOp::Mean: case ir::ReduceOp::Count:
+        for (int64_t k = 0; k < cells; ++k) {
+            // acc_merge: an empty source changes nothing; an empty target
+            // takes the source (its sum is 0, so adding is the same).
+            bool take = sn[k] != 0;
+            da[k] = take ? (dn[k] != 0 ? da[k] + sa[k] : sa[k]) : da[k];
+            dn[k] += sn[k];
+        }
+        return;
+    case ir::ReduceOp::Var: case ir::ReduceOp::Std:
+        for (int64_t k = 0; k < cells; ++k) {
+            double n = dn[k] + sn[k];
+            double delta = sa[k] - da[k];
+            double b = db[k] + sb[k] + delta * delta * dn[k] * sn[k] / (n != 0 ? n : 1);
+            double a = da[k] + delta * sn[k] / (n != 0 ? n : 1);
+            bool empty_src = sn[k] == 0, empty_dst = dn[k] == 0;
+            da[k] = empty_src ? da[k] : empty_dst ? sa[k] : a;
+            db[k] = empty_src ? db[k] : empty_dst ? sb[k] : b;
+            dn[k] = n;
+        }
+        return;
+    default:
+        for (int64_t k = 0; k < cells; ++k) {
+            AccState s{da[k], db[k], dn[k]};
+            acc_merge(op, s, AccState{sa[k], sb[k], sn[k]});
+            da[k] = s.a, db[k] = s.b, dn[k] = s.n;
+        }
+        return;
+    }
+}
+
 /// The result value of a cell. Empty cells: sum/count 0, all true, any false,
 /// argmin/argmax -1, mean/var/std/min/max NaN (0 for integer min/max).
 inline double acc_finalize(ir::ReduceOp op, const AccState& s, DType type) {
