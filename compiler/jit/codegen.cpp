@@ -32,6 +32,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <string>
 #include <unordered_set>
@@ -158,6 +159,7 @@ struct EmitGroup {
     std::vector<const Node*> scalar;   ///< one element at a time (the general loops)
     std::vector<const Node*> lanes;    ///< frame-local, on vectors of pixels
     std::vector<const Node*> tiled;    ///< nav-reducing, on vectors of pixels of a tile of frames
+    std::vector<const Node*> fused;    ///< (tile groups) per-frame totals computed in the tile loop
     int runs_slot = -1;                ///< LoopGroup::runs_slot (then `lanes` holds every reduction)
     int64_t run_count = 0;
     std::vector<const Node*> implied;
@@ -266,7 +268,10 @@ public:
             b_.SetInsertPoint(rest);
             llvm::Value* total = b_.CreateLoad(f64_, frames_done_);
             loop(b_.getInt64(0), k, [&](llvm::Value* i) {
-                llvm::Value* before = b_.CreateFAdd(b_.CreateFSub(total, b_.CreateSIToFP(k, f64_)), b_.CreateSIToFP(i, f64_));
+                // Tile first: the frames are counted as their per-frame loops run.
+                llvm::Value* before =
+                    tile_first_ ? b_.CreateLoad(f64_, frames_done_)
+                                : b_.CreateFAdd(b_.CreateFSub(total, b_.CreateSIToFP(k, f64_)), b_.CreateSIToFP(i, f64_));
                 tile_body(1, b_.CreateInBoundsGEP(i64_, tile_frames_, i), b_.getInt64(1), before);
             });
             b_.CreateBr(out);
@@ -945,17 +950,43 @@ private:
                 emit_.push_back(std::move(e));
             }
         tiled_ = !tile_groups_.empty();
-        // Tiles fetch their next frames unless a per-frame loop over whole
-        // frames (which prefetches) reads the data already.
-        prefetch_tile_ = true;
+        // Tile first: when no tile reduction reads a per-frame result of the
+        // pass, the tile loops read each tile's frames first and the
+        // per-frame loops then find them in the cache; per-frame totals over
+        // whole frames are computed in the tile loop itself (one read and
+        // one conversion of each pixel for both).
+        tile_first_ = tiled_;
+        for (const EmitGroup& t : tile_groups_)
+            for (const Node* r : t.tiled)
+                if (reads_pass_result(*r)) tile_first_ = false;
+        if (tile_first_)
+            for (EmitGroup& e : emit_) {
+                if (e.bounds_slot >= 0 || e.runs_slot >= 0) continue;
+                auto t = std::find_if(tile_groups_.begin(), tile_groups_.end(),
+                                      [&](const EmitGroup& t) { return t.layout.axes == e.layout.axes && t.bounds_slot < 0; });
+                if (t == tile_groups_.end()) continue;
+                std::vector<const Node*> keep;
+                for (const Node* r : e.lanes) {
+                    bool fuse = !(r->axes & ~nav_) && !reads_pass_result(*r) &&
+                                (r->rop == ReduceOp::Sum || r->rop == ReduceOp::Mean || r->rop == ReduceOp::Count);
+                    (fuse ? t->fused : keep).push_back(r);
+                }
+                e.lanes = std::move(keep);
+            }
         // A pass that only streams whole frames is served by the hardware
         // prefetchers (software prefetches slowed a per-frame sum by 10%).
         size_t loops = tile_groups_.size();
         for (const EmitGroup& e : emit_) loops += !e.scalar.empty() + !e.lanes.empty();
         streaming_only_ = loops <= 1;
-        for (const EmitGroup& e : emit_)
-            for (const Node* r : e.lanes)
-                if (e.bounds_slot < 0 && reduction_reads_data(*r)) prefetch_tile_ = false;
+        // Tiles fetch their next frames unless a per-frame loop over whole
+        // frames (which prefetches) reads the data before them; per-frame
+        // loops after the tile loops find their frames in the cache.
+        prefetch_tile_ = true;
+        if (!tile_first_)
+            for (const EmitGroup& e : emit_)
+                for (const Node* r : e.lanes)
+                    if (e.bounds_slot < 0 && reduction_reads_data(*r)) prefetch_tile_ = false;
+        prefetch_frames_ = !tile_first_;
     }
 
     bool args_lanes_ok(const Node& r, bool tile) const { return compiler::args_lanes_ok(s_, r, tile); }
@@ -1109,7 +1140,8 @@ private:
     void chunk(llvm::Value* x, llvm::Value* rem, std::vector<LaneRed>& lr, bool tile, unsigned lanes) {
         lanes_ = lanes;
         coord_[xaxis_] = x;
-        if (s_.frame_stride > 0 && (tile ? prefetch_tile_ : group_reads_data_ && (bounds_ || !streaming_only_))) {
+        if (s_.frame_stride > 0 &&
+            (tile ? prefetch_tile_ : prefetch_frames_ && group_reads_data_ && (bounds_ || !streaming_only_))) {
             // Fetch the pixels of this chunk in a later frame now, so that
             // memory is read while the kernel computes: a bounded loop (part
             // of each frame) reads short runs of rows the hardware
@@ -1158,6 +1190,22 @@ private:
         if (n.op == Op::Data) return true;
         for (const ir::NodeRef& a : n.args)
             if (reads_data(*a, seen)) return true;
+        return false;
+    }
+
+    /// True when a reduction's operand or condition reads a result of an
+    /// earlier stage of the pass.
+    bool reads_pass_result(const Node& r) const {
+        std::unordered_set<const Node*> seen;
+        std::function<bool(const Node&)> walk = [&](const Node& n) {
+            if (!seen.insert(&n).second || s_.leaf_slot.count(&n)) return false;
+            if (n.op == Op::Reduce) return true;
+            for (const ir::NodeRef& a : n.args)
+                if (walk(*a)) return true;
+            return false;
+        };
+        for (const ir::NodeRef& a : r.args)
+            if (walk(*a)) return true;
         return false;
     }
 
@@ -1338,9 +1386,89 @@ private:
         for (const EmitGroup& g : tile_groups_) {
             bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
             bounds_slot_ = g.bounds_slot;
+            fused_ = &g.fused;
+            fused_init(frames_in);
             vector_nest(g, g.tiled, true);
+            fused_finish(frames_in, count);
+            fused_ = nullptr;
             bounds_ = nullptr;
         }
+        if (tile_first_)
+            loop(b_.getInt64(0), count, [&](llvm::Value* t) {
+                frame_work(b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, frames, t)));
+            });
+    }
+
+    /// Per-frame totals computed in the tile loop: one accumulator (and
+    /// count) per reduction and frame of the tile, in registers.
+    void fused_init(int frames_in) {
+        lanes_ = tile_lanes_;
+        for (const Node* r : *fused_) {
+            auto& acc = fused_acc_[r];
+            bool is_int = int_state_.count(r) != 0;
+            llvm::Type* ty = vt(is_int ? i64_ : f64_);
+            llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
+            while (acc.size() < static_cast<size_t>(2 * frames_in)) acc.push_back(eb.CreateAlloca(ty));
+            for (int i = 0; i < 2 * frames_in; ++i) b_.CreateStore(llvm::Constant::getNullValue(ty), acc[static_cast<size_t>(i)]);
+        }
+        lanes_ = 1;
+    }
+
+    /// Updates the tile frame `t`'s accumulators of the fused totals at the
+    /// current chunk (values generated in that frame's memo scope).
+    void fused_update(size_t t, llvm::Value* in) {
+        for (const Node* r : *fused_) {
+            auto& acc = fused_acc_.at(r);
+            llvm::Value* take = in;
+            if (r->has_where) take = b_.CreateAnd(take, truthy(gen(**r->where())));
+            if (int_state_.count(r)) {
+                llvm::Value* x = gen_int(*r->operand());
+                llvm::Value* a = b_.CreateLoad(vt(i64_), acc[2 * t]);
+                b_.CreateStore(b_.CreateSelect(take, b_.CreateAdd(a, x), a), acc[2 * t]);
+                continue;
+            }
+            llvm::Value* a = b_.CreateLoad(vt(), acc[2 * t]);
+            b_.CreateStore(lane_combine(r->rop, a, nullptr, gen(*r->operand()), take), acc[2 * t]);
+            if (r->rop == ReduceOp::Mean) {
+                llvm::Value* n = b_.CreateLoad(vt(), acc[2 * t + 1]);
+                b_.CreateStore(reassoc_add(n, b_.CreateSelect(take, cf(1), cf(0))), acc[2 * t + 1]);
+            }
+        }
+    }
+
+    /// Combines the fused totals' lanes and writes each valid frame's result.
+    void fused_finish(int frames_in, llvm::Value* count) {
+        lanes_ = tile_lanes_;
+        auto hsum = [&](llvm::Value* x) {
+            llvm::CallInst* c = b_.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64_), x);
+            c->setHasAllowReassoc(true);
+            return c;
+        };
+        for (const Node* r : *fused_) {
+            auto& acc = fused_acc_.at(r);
+            Layout full = layout(*r, r->axes);
+            for (int t = 0; t < frames_in; ++t) {
+                for (size_t a = 0; a < p_.axes.size(); ++a)
+                    if (p_.axes[a].nav) coord_[a] = tile_coord_[static_cast<size_t>(t)][a];
+                llvm::Value* a = int_state_.count(r)
+                                     ? b_.CreateSIToFP(b_.CreateAddReduce(b_.CreateLoad(vt(i64_), acc[2 * t])), f64_)
+                                     : hsum(b_.CreateLoad(vt(), acc[2 * t]));
+                llvm::Value* n = r->rop == ReduceOp::Mean ? hsum(b_.CreateLoad(vt(), acc[2 * t + 1])) : cf1(1);
+                lanes_ = 1;
+                llvm::Value* v = finalize(*r, a, cf(0), n);
+                llvm::Value* ptr = b_.CreateInBoundsGEP(f64_, result_ptr_.at(r), offset(full.axes, full.strides));
+                lanes_ = tile_lanes_;
+                // A missing frame of a partial tile repeats a valid one: no store.
+                llvm::BasicBlock* st = llvm::BasicBlock::Create(ctx_, "fused_store", fn_);
+                llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "fused_next", fn_);
+                b_.CreateCondBr(b_.CreateICmpSLT(b_.getInt64(t), count), st, after);
+                b_.SetInsertPoint(st);
+                store(v, ptr, obj_result(r));
+                b_.CreateBr(after);
+                b_.SetInsertPoint(after);
+            }
+        }
+        lanes_ = 1;
     }
 
     /// Pairwise combination of `v` by `op` (reassociable adds, or `or`).
@@ -1374,6 +1502,7 @@ private:
                 vals[i].push_back(gen(*r.operand()));
                 takes[i].push_back(take);
             }
+            if (fused_ && !fused_->empty()) fused_update(t, in);
             memo_.pop_back();
         }
         for (size_t i = 0; i < lr.size(); ++i) tile_merge(lr[i], vals[i], takes[i]);
@@ -1475,6 +1604,33 @@ private:
             b_.CreateCondBr(b_.CreateICmpNE(flag, b_.getInt8(0)), work, next);
             b_.SetInsertPoint(work);
         }
+        if (!tile_first_) frame_work(f);
+        if (tiled_) {
+            // Collect the frame into the tile; a full tile runs the tile loops.
+            llvm::Value* k = b_.CreateLoad(i64_, tile_count_);
+            b_.CreateStore(f, b_.CreateInBoundsGEP(i64_, tile_frames_, k));
+            llvm::Value* k1 = b_.CreateAdd(k, b_.getInt64(1));
+            llvm::BasicBlock* full = llvm::BasicBlock::Create(ctx_, "tile_full", fn_);
+            llvm::BasicBlock* more = llvm::BasicBlock::Create(ctx_, "tile_more", fn_);
+            b_.CreateCondBr(b_.CreateICmpEQ(k1, b_.getInt64(tile_)), full, more);
+            b_.SetInsertPoint(full);
+            // Frames accumulated before the tile: its frames are counted by
+            // frame_work(), before the tile loops or after them.
+            llvm::Value* done = b_.CreateLoad(f64_, frames_done_);
+            llvm::Value* before = tile_first_ ? done : b_.CreateFSub(done, cf1(static_cast<double>(tile_)));
+            tile_body(tile_, tile_frames_, b_.getInt64(tile_), before);
+            b_.CreateStore(b_.getInt64(0), tile_count_);
+            b_.CreateBr(next);
+            b_.SetInsertPoint(more);
+            b_.CreateStore(k1, tile_count_);
+        }
+        b_.CreateBr(next);
+        b_.SetInsertPoint(next);
+    }
+
+    /// The per-frame loops of frame `f`: its nav coordinates and data, every
+    /// group not computed in tiles; counts the frame.
+    void frame_work(llvm::Value* f) {
         llvm::Value* rest = f;
         for (size_t a = p_.axes.size(); a-- > 0;) {
             if (!p_.axes[a].nav) continue;
@@ -1482,7 +1638,7 @@ private:
             coord_[a] = b_.CreateURem(rest, ext);
             rest = b_.CreateUDiv(rest, ext);
         }
-        frame_ = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_, 
+        frame_ = b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), base_,
                                      b_.CreateMul(b_.CreateSub(f, base_frame_), b_.getInt64(s_.frame_stride)));
         n_frame_ = b_.CreateLoad(f64_, frames_done_);
         inv_frame_ = b_.CreateFDiv(cf(1), b_.CreateFAdd(n_frame_, cf(1)));
@@ -1508,25 +1664,7 @@ private:
             bounds_ = nullptr;
         }
         memo_.pop_back();
-        llvm::Value* done = b_.CreateFAdd(n_frame_, cf(1));
-        b_.CreateStore(done, frames_done_);
-        if (tiled_) {
-            // Collect the frame into the tile; a full tile runs the tile loops.
-            llvm::Value* k = b_.CreateLoad(i64_, tile_count_);
-            b_.CreateStore(f, b_.CreateInBoundsGEP(i64_, tile_frames_, k));
-            llvm::Value* k1 = b_.CreateAdd(k, b_.getInt64(1));
-            llvm::BasicBlock* full = llvm::BasicBlock::Create(ctx_, "tile_full", fn_);
-            llvm::BasicBlock* more = llvm::BasicBlock::Create(ctx_, "tile_more", fn_);
-            b_.CreateCondBr(b_.CreateICmpEQ(k1, b_.getInt64(tile_)), full, more);
-            b_.SetInsertPoint(full);
-            tile_body(tile_, tile_frames_, b_.getInt64(tile_), b_.CreateFSub(done, cf1(static_cast<double>(tile_))));
-            b_.CreateStore(b_.getInt64(0), tile_count_);
-            b_.CreateBr(next);
-            b_.SetInsertPoint(more);
-            b_.CreateStore(k1, tile_count_);
-        }
-        b_.CreateBr(next);
-        b_.SetInsertPoint(next);
+        b_.CreateStore(b_.CreateFAdd(n_frame_, cf(1)), frames_done_);
     }
 
     void nest(const Layout& l, size_t depth, const std::vector<const Node*>& rs) {
@@ -1598,6 +1736,10 @@ private:
     bool group_reads_data_ = false;  // the per-frame vector loop being emitted reads the data
     bool prefetch_tile_ = false;     // tile loops prefetch the next tile's frames
     bool streaming_only_ = false;    // the pass is one loop over whole frames
+    bool tile_first_ = false;        // tile loops run before the per-frame loops of their frames
+    bool prefetch_frames_ = false;   // per-frame loops prefetch the next frame
+    const std::vector<const Node*>* fused_ = nullptr;  // per-frame totals of the tile loop being emitted
+    std::unordered_map<const Node*, std::vector<llvm::AllocaInst*>> fused_acc_;  // per frame of a tile: a, n
     const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted
     int tile_ = 1;                          // frames per tile
     llvm::Value* tile_frames_ = nullptr;    // alloca: the tile's frame indices

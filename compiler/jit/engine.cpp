@@ -23,7 +23,6 @@
 #include "runtime/cluster.h"
 
 #include <chrono>
-#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -520,7 +519,7 @@ private:
                 // A thin mask (a ring) of a per-frame total visits its runs
                 // of pixels (in pieces of at most kRunLanes, one vector
                 // each): a run costs about as much as 16 pixels.
-                if (!(r->axes & ~p_.nav_axes()) && frame_lanes_capable(spec, *r) && (std::getenv("TEM_RUNS") ? std::atoi(std::getenv("TEM_RUNS")) == 1 : 2 * pixels + 16 * runs < hull)) {
+                if (!(r->axes & ~p_.nav_axes()) && frame_lanes_capable(spec, *r) && 2 * pixels + 16 * runs < hull) {
                     auto same = std::find_if(run_sets.begin(), run_sets.end(), [&](const RunSet& rs) { return rs.bits == bits; });
                     if (same == run_sets.end()) {
                         run_sets.push_back(RunSet{{}, {}, std::move(bits)});

@@ -99,7 +99,14 @@ TIMEOUT = 300
 #   welford-inf   ... and NaN where the data hold an infinity
 #   huge-index    a constant index >= 2^63, `d[i64(1e30), qx]` (NaN instead of 0)
 #   bin-group     reductions of one stage looping over bins of different counts shared a loop
-KNOWN_BUGS: set = set()
+#
+# Known limitations the generator steers around the same way (not bugs, but where the engines'
+# float64 algorithms may differ beyond the tolerances; see docs/language.md, Accuracy):
+#   var-offset    var/std over nav of values whose magnitude exceeds 1e5 times their spread
+#                 (u64/i64 data near 2^62): a running mean in float64 carries an error of about
+#                 an ulp of the values, which the interpreter's Welford update and the JIT's
+#                 tiles (Chan's merge) accumulate differently
+KNOWN_BUGS: set = {"var-offset"}
 AVOID = set(KNOWN_BUGS)
 
 REDUCTIONS = ["sum", "mean", "min", "max", "var", "std", "count", "any", "all", "argmin", "argmax"]
@@ -674,6 +681,11 @@ class Gen:
                     bugs |= tags
                     self.p.bugs.update(tags)
                 ops.add(op)
+            if op in ("var", "std") and not frame_local and x.maxabs > 1e5 * max(x.hi - x.lo, 1e-300):
+                if "var-offset" in AVOID:
+                    return None
+                bugs |= {"var-offset"}
+                self.p.bugs.add("var-offset")
             if xb and by is None:
                 # a loop over the bins axis in stage `stage + 1` of pass `ready`
                 key = (ready, stage + 1)
