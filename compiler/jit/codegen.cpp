@@ -336,8 +336,23 @@ private:
         llvm::Value* next = b_.CreateAdd(i, b_.getInt64(1), "", true, true);
         i->addIncoming(next, b_.GetInsertBlock());
         llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "endloop", fn_);
-        b_.CreateCondBr(b_.CreateICmpSLT(next, end), header, exit);
+        llvm::BranchInst* br = b_.CreateCondBr(b_.CreateICmpSLT(next, end), header, exit);
+        if (lanes_loops_) plain_loop(br);
         b_.SetInsertPoint(exit);
+    }
+
+    /// Marks the loop whose back edge is `br` as not to be unrolled or
+    /// vectorised by LLVM: vector loops are vectors already, and unrolling
+    /// them multiplied the compile time.
+    void plain_loop(llvm::BranchInst* br) {
+        llvm::MDNode* unroll = llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")});
+        llvm::MDNode* vec = llvm::MDNode::get(
+            ctx_, {llvm::MDString::get(ctx_, "llvm.loop.vectorize.enable"),
+                   llvm::ConstantAsMetadata::get(llvm::ConstantInt::getFalse(ctx_))});
+        llvm::TempMDTuple tmp = llvm::MDNode::getTemporary(ctx_, {});
+        llvm::MDNode* id = llvm::MDNode::get(ctx_, {tmp.get(), unroll, vec});
+        id->replaceOperandWith(0, id);
+        br->setMetadata(llvm::LLVMContext::MD_loop, id);
     }
 
     int64_t bins_of(const Node& n) const { return (n.axes & ir::kBinBit) ? n.bins : operand_bins(n); }
@@ -1021,6 +1036,7 @@ private:
     static bool keeps_count(ReduceOp op) { return op == ReduceOp::Mean || op == ReduceOp::Min || op == ReduceOp::Max; }
 
     void vector_nest(const EmitGroup& g, const std::vector<const Node*>& reds, bool tile) {
+        lanes_loops_ = true;
         const Layout& l = g.layout;
         std::vector<LaneRed> lr;
         for (const Node* r : reds) {
@@ -1036,6 +1052,7 @@ private:
             lr.push_back(v);
         }
         vnest(l, 0, lr, tile);
+        lanes_loops_ = false;
     }
 
     void vnest(const Layout& l, size_t depth, std::vector<LaneRed>& lr, bool tile) {
@@ -1091,7 +1108,7 @@ private:
         llvm::Value* next = b_.CreateAdd(x, step);
         x->addIncoming(next, b_.GetInsertBlock());
         llvm::BasicBlock* body_end = b_.GetInsertBlock();
-        b_.CreateCondBr(b_.CreateICmpSLE(b_.CreateAdd(next, step), hi), body, check);
+        plain_loop(b_.CreateCondBr(b_.CreateICmpSLE(b_.CreateAdd(next, step), hi), body, check));
         b_.SetInsertPoint(check);
         llvm::PHINode* xt = b_.CreatePHI(i64_, 2);
         xt->addIncoming(lo, pre);
@@ -1118,6 +1135,7 @@ private:
             acc_init(lr.back());
         }
         implied_ = &g.implied;
+        lanes_loops_ = true;
         llvm::Value* runs = leaf_ptr_[g.runs_slot];
         int obj = obj_leaf(g.runs_slot);
         loop(
@@ -1132,6 +1150,7 @@ private:
             },
             "run_pieces");
         implied_ = nullptr;
+        lanes_loops_ = false;
         for (LaneRed& v : lr) acc_flush(v);
     }
 
@@ -1738,6 +1757,7 @@ private:
     bool streaming_only_ = false;    // the pass is one loop over whole frames
     bool tile_first_ = false;        // tile loops run before the per-frame loops of their frames
     bool prefetch_frames_ = false;   // per-frame loops prefetch the next frame
+    bool lanes_loops_ = false;       // loops being emitted are vector loops (not to be unrolled)
     const std::vector<const Node*>* fused_ = nullptr;  // per-frame totals of the tile loop being emitted
     std::unordered_map<const Node*, std::vector<llvm::AllocaInst*>> fused_acc_;  // per frame of a tile: a, n
     const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted

@@ -486,6 +486,9 @@ private:
             if (r->has_where) static_conjuncts(**r->where(), pp, conj);
             std::vector<int64_t> bounds;
             if (!conj.empty()) {
+                // A `where` that is static as a whole is materialised: read it.
+                std::vector<const Node*> parts;
+                if (implied_parts(**r->where(), pp, parts)) conj = {r->where()->get()};
                 std::vector<uint8_t> bits(static_cast<size_t>(h * w));
                 int64_t pixels = 0, runs = 0, hull = 0;
                 bounds.assign(static_cast<size_t>(2 * h), 0);
