@@ -709,12 +709,14 @@ private:
     }
 
     /// The data element `n` (a Data node) as an i64, 0 outside the frame.
-    llvm::Value* gen_int(const Node& n) {
+    llvm::Value* gen_int(const Node& n, llvm::Type* width = nullptr) {
         auto [ptr, inside] = data_address(n);
         DType t = s_.dtype;
+        llvm::Type* w = vt(width ? width : i64_);
         bool is_signed = t == DType::I8 || t == DType::I16 || t == DType::I32;
-        llvm::Value* v = is_signed ? b_.CreateSExt(load_raw(ptr), vt(i64_)) : b_.CreateZExt(load_raw(ptr), vt(i64_));
-        return inside ? b_.CreateSelect(inside, v, b_.getInt64(0)) : v;
+        llvm::Value* raw = load_raw(ptr);
+        llvm::Value* v = is_signed ? b_.CreateSExtOrTrunc(raw, w) : b_.CreateZExtOrTrunc(raw, w);
+        return inside ? b_.CreateSelect(inside, v, llvm::ConstantInt::get(w, 0)) : v;
     }
 
     void init_frame_states(const Node& r) {
@@ -928,6 +930,12 @@ private:
         int64_t frame_bytes = static_cast<int64_t>(dtype_size(s_.dtype));
         for (const ir::AxisInfo& a : p_.axes)
             if (!a.nav) frame_bytes *= a.extent;
+        // Per-frame integer sums of data of at most 16 bits add in i32 lanes
+        // (twice as many per vector as i64) while no lane can overflow: at
+        // most 32767 elements of a frame per lane.
+        int64_t pixels = frame_bytes / static_cast<int64_t>(dtype_size(s_.dtype));
+        int64_t fewest_lanes = std::min<int64_t>({tile_lanes_, frame_lanes_, kRunLanes});
+        acc_int_ = dtype_size(s_.dtype) <= 2 && pixels / fewest_lanes < 32768 ? llvm::Type::getInt32Ty(ctx_) : i64_;
         // The frames of a tile stay in the L2 cache between their per-frame
         // loops and the tile loops.
         tile_ = 1;
@@ -1275,8 +1283,8 @@ private:
         llvm::Value* take = all_lanes();
         if (r.has_where) take = b_.CreateAnd(take, truthy(gen(**r.where())));
         if (v.int_sum) {
-            llvm::Value* x = gen_int(*r.operand());
-            llvm::Type* ty = vt(i64_);
+            llvm::Value* x = gen_int(*r.operand(), v.per_chunk ? i64_ : acc_int_);
+            llvm::Type* ty = vt(v.per_chunk ? i64_ : acc_int_);
             if (v.per_chunk) {
                 llvm::Value* p = b_.CreateInBoundsGEP(i64_, int_state_.at(&r), offset(v.cell.axes, v.cell.strides));
                 llvm::Value* a = lane_load(ty, p);
@@ -1311,7 +1319,7 @@ private:
     void acc_init(LaneRed& v) {
         lanes_ = v.lanes;
         auto& acc = acc_[v.r];
-        llvm::Type* ty = vt(v.int_sum ? i64_ : f64_);
+        llvm::Type* ty = vt(v.int_sum ? acc_int_ : f64_);
         if (!acc[0]) {
             llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
             acc[0] = eb.CreateAlloca(ty);
@@ -1334,7 +1342,7 @@ private:
         auto& acc = acc_.at(&r);
         llvm::Value* off = offset(v.cell.axes, v.cell.strides);
         if (v.int_sum) {
-            llvm::Value* h = b_.CreateAddReduce(b_.CreateLoad(vt(i64_), acc[0]));
+            llvm::Value* h = b_.CreateAddReduce(b_.CreateSExt(b_.CreateLoad(vt(acc_int_), acc[0]), vt(i64_)));
             llvm::Value* p = b_.CreateInBoundsGEP(i64_, int_state_.at(&r), off);
             b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, p), h), p);
             lanes_ = 1;
@@ -1425,7 +1433,7 @@ private:
         for (const Node* r : *fused_) {
             auto& acc = fused_acc_[r];
             bool is_int = int_state_.count(r) != 0;
-            llvm::Type* ty = vt(is_int ? i64_ : f64_);
+            llvm::Type* ty = vt(is_int ? acc_int_ : f64_);
             llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
             while (acc.size() < static_cast<size_t>(2 * frames_in)) acc.push_back(eb.CreateAlloca(ty));
             for (int i = 0; i < 2 * frames_in; ++i) b_.CreateStore(llvm::Constant::getNullValue(ty), acc[static_cast<size_t>(i)]);
@@ -1441,8 +1449,8 @@ private:
             llvm::Value* take = in;
             if (r->has_where) take = b_.CreateAnd(take, truthy(gen(**r->where())));
             if (int_state_.count(r)) {
-                llvm::Value* x = gen_int(*r->operand());
-                llvm::Value* a = b_.CreateLoad(vt(i64_), acc[2 * t]);
+                llvm::Value* x = gen_int(*r->operand(), acc_int_);
+                llvm::Value* a = b_.CreateLoad(vt(acc_int_), acc[2 * t]);
                 b_.CreateStore(b_.CreateSelect(take, b_.CreateAdd(a, x), a), acc[2 * t]);
                 continue;
             }
@@ -1470,7 +1478,7 @@ private:
                 for (size_t a = 0; a < p_.axes.size(); ++a)
                     if (p_.axes[a].nav) coord_[a] = tile_coord_[static_cast<size_t>(t)][a];
                 llvm::Value* a = int_state_.count(r)
-                                     ? b_.CreateSIToFP(b_.CreateAddReduce(b_.CreateLoad(vt(i64_), acc[2 * t])), f64_)
+                                     ? b_.CreateSIToFP(b_.CreateAddReduce(b_.CreateSExt(b_.CreateLoad(vt(acc_int_), acc[2 * t]), vt(i64_))), f64_)
                                      : hsum(b_.CreateLoad(vt(), acc[2 * t]));
                 llvm::Value* n = r->rop == ReduceOp::Mean ? hsum(b_.CreateLoad(vt(), acc[2 * t + 1])) : cf1(1);
                 lanes_ = 1;
@@ -1488,6 +1496,61 @@ private:
             }
         }
         lanes_ = 1;
+    }
+
+    /// tile_merge() of small_int_moments() values (i32 lanes).
+    void tile_merge_small_int(const LaneRed& v, const std::vector<llvm::Value*>& vals,
+                              const std::vector<llvm::Value*>& takes) {
+        const Node& r = *v.r;
+        bool uniform = uniform_count(r);
+        StatePtrs st = state_of(r);
+        llvm::Value* off = offset(v.cell.axes, v.cell.strides);
+        llvm::Value* pa = b_.CreateInBoundsGEP(f64_, st.a, off);
+        llvm::Value* pb = b_.CreateInBoundsGEP(f64_, st.b, off);
+        llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, off);
+        llvm::Type* i32v = vt(llvm::Type::getInt32Ty(ctx_));
+        llvm::Type* f32v = vt(llvm::Type::getFloatTy(ctx_));
+        size_t frames = vals.size();
+        std::vector<llvm::Value*> taken, ones;
+        for (size_t t = 0; t < frames; ++t) {
+            taken.push_back(b_.CreateSelect(takes[t], vals[t], llvm::Constant::getNullValue(i32v)));
+            ones.push_back(b_.CreateSelect(takes[t], cf(1), cf(0)));
+        }
+        while (taken.size() > 1) {  // pairwise, exact
+            std::vector<llvm::Value*> next;
+            for (size_t i = 0; i + 1 < taken.size(); i += 2) next.push_back(b_.CreateAdd(taken[i], taken[i + 1]));
+            if (taken.size() % 2) next.push_back(taken.back());
+            taken = std::move(next);
+        }
+        llvm::Value* sum = b_.CreateSIToFP(taken.front(), vt());
+        llvm::Value* cnt = uniform ? splat(tile_k_) : tree(ones);
+        llvm::Value* a = lane_load(vt(), pa, obj_state(&r, 0));
+        llvm::Value* na;
+        if (r.rop == ReduceOp::Sum || r.rop == ReduceOp::Mean) {
+            na = reassoc_add(a, sum);
+        } else {
+            llvm::Value* got = b_.CreateFCmpOGT(cnt, cf(0));
+            llvm::Value* mean = b_.CreateFDiv(sum, b_.CreateSelect(got, cnt, cf(1)));
+            llvm::Value* mean32 = b_.CreateFPTrunc(mean, f32v);
+            llvm::Value* m2 = llvm::Constant::getNullValue(f32v);
+            for (size_t t = 0; t < frames; ++t) {
+                llvm::Value* dev = b_.CreateFSub(b_.CreateSIToFP(vals[t], f32v), mean32);
+                dev = b_.CreateSelect(takes[t], dev, llvm::Constant::getNullValue(f32v));
+                m2 = b_.CreateIntrinsic(llvm::Intrinsic::fma, {f32v}, {dev, dev, m2});
+            }
+            llvm::Value* before = uniform ? splat(tile_before_) : lane_load(vt(), pn, obj_state(&r, 2));
+            llvm::Value* total = b_.CreateFAdd(before, cnt);
+            llvm::Value* ratio = b_.CreateFDiv(cnt, b_.CreateSelect(got, total, cf(1)));
+            llvm::Value* bv = lane_load(vt(), pb, obj_state(&r, 1));
+            llvm::Value* delta = b_.CreateFSub(mean, a);
+            llvm::Value* ma = b_.CreateFAdd(a, b_.CreateFMul(delta, ratio));
+            llvm::Value* mb = b_.CreateFAdd(b_.CreateFAdd(bv, b_.CreateFPExt(m2, vt())),
+                                            b_.CreateFMul(b_.CreateFMul(delta, delta), b_.CreateFMul(before, ratio)));
+            na = b_.CreateSelect(got, ma, a);
+            lane_store(b_.CreateSelect(got, mb, bv), pb, obj_state(&r, 1));
+        }
+        lane_store(na, pa, obj_state(&r, 0));
+        if (!uniform) lane_store(reassoc_add(lane_load(vt(), pn, obj_state(&r, 2)), cnt), pn, obj_state(&r, 2));
     }
 
     /// Pairwise combination of `v` by `op` (reassociable adds, or `or`).
@@ -1518,7 +1581,8 @@ private:
                 const Node& r = *lr[i].r;
                 llvm::Value* take = in;
                 if (r.has_where) take = b_.CreateAnd(take, truthy(gen(**r.where())));
-                vals[i].push_back(gen(*r.operand()));
+                vals[i].push_back(small_int_moments(r) ? gen_int(*r.operand(), llvm::Type::getInt32Ty(ctx_))
+                                                       : gen(*r.operand()));
                 takes[i].push_back(take);
             }
             if (fused_ && !fused_->empty()) fused_update(t, in);
@@ -1527,9 +1591,26 @@ private:
         for (size_t i = 0; i < lr.size(); ++i) tile_merge(lr[i], vals[i], takes[i]);
     }
 
+    /// Sums, means and variances over nav of the data itself, of at most 16
+    /// bits per integer: a tile's values are summed in i32 lanes (exact) and
+    /// its squared deviations in f32 (the deviations from a mean of 8 such
+    /// integers are exact in f32; their squares are rounded to 24 bits).
+    bool small_int_moments(const Node& r) const {
+        if (r.operand()->op != Op::Data || !r.operand()->args.empty()) return false;
+        switch (r.rop) {
+        case ReduceOp::Sum: case ReduceOp::Mean: case ReduceOp::Var: case ReduceOp::Std: break;
+        default: return false;
+        }
+        switch (s_.dtype) {
+        case DType::U8: case DType::U16: case DType::I8: case DType::I16: return true;
+        default: return false;
+        }
+    }
+
     /// Merges a tile's values of one chunk into the states of its cells.
     void tile_merge(const LaneRed& v, const std::vector<llvm::Value*>& vals, const std::vector<llvm::Value*>& takes) {
         const Node& r = *v.r;
+        if (small_int_moments(r)) return tile_merge_small_int(v, vals, takes);
         bool uniform = uniform_count(r);
         StatePtrs st = state_of(r);
         llvm::Value* off = offset(v.cell.axes, v.cell.strides);
@@ -1758,6 +1839,7 @@ private:
     bool tile_first_ = false;        // tile loops run before the per-frame loops of their frames
     bool prefetch_frames_ = false;   // per-frame loops prefetch the next frame
     bool lanes_loops_ = false;       // loops being emitted are vector loops (not to be unrolled)
+    llvm::Type* acc_int_ = nullptr;  // lanes of per-frame integer sums in registers (i32 or i64)
     const std::vector<const Node*>* fused_ = nullptr;  // per-frame totals of the tile loop being emitted
     std::unordered_map<const Node*, std::vector<llvm::AllocaInst*>> fused_acc_;  // per frame of a tile: a, n
     const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted
