@@ -190,6 +190,9 @@ public:
     /// every prefetch goes to the L2 cache (locality 1: on Zen 4 faster than
     /// into L1, measured).
     static constexpr int64_t kPrefetchBytes = int64_t{64} << 10;
+    /// Tile loops prefetch this far ahead in each frame of the tile (a
+    /// whole tile ahead overflowed the L2 cache with the states).
+    static constexpr int64_t kTilePrefetchBytes = int64_t{8} << 10;
     /// Frames per tile of the nav-reducing vector loops (at most): 8 frames
     /// of 128 x 128 f32 and their states stay in a 1 MiB L2 cache.
     static constexpr int kTileFrames = 8;
@@ -1174,8 +1177,8 @@ private:
             // of each frame) reads short runs of rows the hardware
             // prefetchers miss, and the loops after a frame's streaming loop
             // would leave the memory idle. A tile that reads frames no
-            // per-frame loop has read fetches the next tile's.
-            int64_t ahead = tile ? static_cast<int64_t>(tile_valid_.size()) * s_.frame_stride
+            // per-frame loop has read fetches ahead in each of its frames.
+            int64_t ahead = tile ? kTilePrefetchBytes
                             : bounds_ ? s_.frame_stride
                                       : std::min(s_.frame_stride, kPrefetchBytes);
             if (tile)
