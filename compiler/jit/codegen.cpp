@@ -504,7 +504,8 @@ private:
     llvm::Value* load_leaf(int slot, const std::vector<int>& axes, const std::vector<int64_t>& strides) {
         if (s_.leaves[slot].bytes) {
             llvm::Type* i8 = llvm::Type::getInt8Ty(ctx_);
-            return b_.CreateUIToFP(load_lanes(i8, leaf_ptr_[slot], axes, strides, obj_leaf(slot)), vt());
+            llvm::Value* v = load_lanes(i8, leaf_ptr_[slot], axes, strides, obj_leaf(slot));
+            return from_bool(b_.CreateICmpSLT(v, llvm::Constant::getNullValue(v->getType())));
         }
         return load_lanes(f64_, leaf_ptr_[slot], axes, strides, obj_leaf(slot));
     }
@@ -1044,7 +1045,23 @@ private:
     };
 
     /// Frame-local reductions whose finalisation reads the count.
-    static bool keeps_count(ReduceOp op) { return op == ReduceOp::Mean || op == ReduceOp::Min || op == ReduceOp::Max; }
+    bool keeps_count(const Node& r) const {
+        return (r.rop == ReduceOp::Mean && static_count(r) < 0) || r.rop == ReduceOp::Min || r.rop == ReduceOp::Max;
+    }
+
+    /// The number of elements a frame-local mean takes per frame when it is
+    /// known before the pass (no condition, or a static mask), else -1.
+    double static_count(const Node& r) const {
+        if (r.rop != ReduceOp::Mean || !frame_local(r) || r.has_by || (r.axes & ~nav_)) return -1;
+        if (r.has_where) {
+            auto it = s_.static_count.find(&r);
+            return it == s_.static_count.end() ? -1 : it->second;
+        }
+        double n = 1;
+        for (size_t a = 0; a < p_.axes.size(); ++a)
+            if (!p_.axes[a].nav && (r.reduce_axes & (AxisSet(1) << a))) n *= static_cast<double>(p_.axes[a].extent);
+        return n;
+    }
 
     void vector_nest(const EmitGroup& g, const std::vector<const Node*>& reds, bool tile) {
         lanes_loops_ = true;
@@ -1299,7 +1316,7 @@ private:
             return;
         }
         llvm::Value* val = gen(*r.operand());
-        bool counts = keeps_count(r.rop);
+        bool counts = keeps_count(r);
         if (v.per_chunk) {
             StatePtrs st = state_of(r);
             llvm::Value* off = offset(v.cell.axes, v.cell.strides);
@@ -1384,7 +1401,8 @@ private:
         default: throw std::logic_error("internal error: no lane flush for this reduction");
         }
         b_.CreateStore(na, pa);
-        if (keeps_count(r.rop)) b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64_, pn), hsum(n)), pn);
+        if (keeps_count(r)) b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64_, pn), hsum(n)), pn);
+        else if (static_count(r) >= 0) b_.CreateStore(cf1(static_count(r)), pn);
         lanes_ = 1;
     }
 

@@ -40,7 +40,7 @@ struct KernelArgs {
 struct LeafLayout {
     std::vector<int> axes;
     std::vector<int64_t> strides;
-    bool bytes = false;  ///< stored as one byte per element (bool masks: 8x less cache)
+    bool bytes = false;  ///< stored as one byte per element, 0 or 0xff (bool masks: 8x less cache)
 };
 
 /// Reductions of one stage that iterate the same axes: one loop nest.
@@ -75,6 +75,9 @@ struct KernelSpec {
     /// per-thread buffer of one frame's cells (nav strides 0), not as an
     /// array over the whole scan.
     std::unordered_set<const ir::Node*> frame_buffer;
+    /// Frame-local means over every sig axis whose `where` is a static mask:
+    /// the number of pixels it keeps (the kernel does not count them).
+    std::unordered_map<const ir::Node*, double> static_count;
     const ir::Program* program = nullptr;
     const Plan* plan = nullptr;
     const PassPlan* pass = nullptr;

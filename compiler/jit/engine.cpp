@@ -387,7 +387,9 @@ private:
                 if (n.type == DType::Bool) {
                     // Masks as bytes: a 128x128 mask is 16 KiB and stays in L1.
                     auto& bytes = byte_leaves_.emplace_back(m.values.size());
-                    for (size_t i = 0; i < m.values.size(); ++i) bytes[i] = m.values[i] != 0;
+                    // 0xff for true: the kernel tests the sign bit, which
+                    // AVX-512 turns into a mask register in one instruction.
+                    for (size_t i = 0; i < m.values.size(); ++i) bytes[i] = m.values[i] != 0 ? 0xff : 0;
                     spec.leaves.push_back(LeafLayout{m.axes, m.strides, true});
                     leaves.push_back(reinterpret_cast<const double*>(bytes.data()));
                 } else {
@@ -488,7 +490,8 @@ private:
             if (!conj.empty()) {
                 // A `where` that is static as a whole is materialised: read it.
                 std::vector<const Node*> parts;
-                if (implied_parts(**r->where(), pp, parts)) conj = {r->where()->get()};
+                bool whole = implied_parts(**r->where(), pp, parts);
+                if (whole) conj = {r->where()->get()};
                 std::vector<uint8_t> bits(static_cast<size_t>(h * w));
                 int64_t pixels = 0, runs = 0, hull = 0;
                 bounds.assign(static_cast<size_t>(2 * h), 0);
@@ -519,6 +522,7 @@ private:
                     bounds[2 * y + 1] = hi;
                     hull += hi - lo;
                 }
+                if (whole && !(r->axes & ~p_.nav_axes())) spec.static_count[r] = static_cast<double>(pixels);
                 // A thin mask (a ring) of a per-frame total visits its runs
                 // of pixels (in pieces of at most kRunLanes, one vector
                 // each): a run costs about as much as 16 pixels.
