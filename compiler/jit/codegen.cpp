@@ -391,7 +391,7 @@ private:
     // ---- values ----------------------------------------------------------------
 
     // Values are f64 scalars, or in vector code (lanes_ > 1) vectors of
-    // lanes_ f64 values, one per pixel of a chunk along xaxis_.
+    // lanes_ f64 values, one per pixel of a chunk along lane_axis_.
     llvm::Type* vt() const { return lanes_ == 1 ? f64_ : llvm::FixedVectorType::get(f64_, lanes_); }
     llvm::Type* vt(llvm::Type* elem) const { return lanes_ == 1 ? elem : llvm::FixedVectorType::get(elem, lanes_); }
     llvm::Value* splat(llvm::Value* v) { return lanes_ == 1 ? v : b_.CreateVectorSplat(lanes_, v); }
@@ -479,7 +479,7 @@ private:
 
     /// The element of an array of `et` at the current coordinates: a scalar,
     /// or in vector code the lanes' elements (one load when the array is
-    /// contiguous along xaxis_, a broadcast when it does not vary along it, a
+    /// contiguous along lane_axis_, a broadcast when it does not vary along it, a
     /// gather otherwise; lanes outside valid_ are not read).
     llvm::Value* load_lanes(llvm::Type* et, llvm::Value* base, const std::vector<int>& axes,
                             const std::vector<int64_t>& strides, int obj) {
@@ -487,7 +487,7 @@ private:
         if (lanes_ == 1) return load(et, ptr, obj);
         int64_t xs = 0;
         for (size_t i = 0; i < axes.size(); ++i)
-            if (axes[i] == xaxis_) xs = strides[i];
+            if (axes[i] == lane_axis_) xs = strides[i];
         if (xs == 0) return splat(load(et, ptr, obj));
         llvm::Type* vty = vt(et);
         llvm::Align align = m_.getDataLayout().getABITypeAlign(et);
@@ -578,7 +578,7 @@ private:
         case Op::Const: return cf(n.value);
         case Op::Coord: {
             llvm::Value* c = splat(b_.CreateSIToFP(coord_[n.axis], f64_));
-            return lanes_ > 1 && n.axis == xaxis_ ? b_.CreateFAdd(c, iota(f64_)) : c;
+            return lanes_ > 1 && n.axis == lane_axis_ ? b_.CreateFAdd(c, iota(f64_)) : c;
         }
         case Op::Data: {
             auto [ptr, inside] = data_address(n);
@@ -961,9 +961,14 @@ private:
                     continue;
                 }
                 bool lanes = vector && !e.layout.axes.empty() && e.layout.axes.back() == xaxis_ && !(g.space & ir::kBinBit);
+                // A loop over another sig axis that reads no data (a sum
+                // over rows of per-row results) runs on lanes along it.
+                bool other = vector && !e.layout.axes.empty() && !p_.axes[e.layout.axes.back()].nav &&
+                             e.layout.axes.back() != xaxis_ && !(g.space & ir::kBinBit);
                 for (const Node* r : g.reductions) {
                     if (lanes && frame_lanes_ok(*r)) e.lanes.push_back(r);
                     else if (lanes && tile_ok(*r)) e.tiled.push_back(r);
+                    else if (other && frame_lanes_ok(*r) && !reduction_reads_data(*r)) e.lanes.push_back(r);
                     else e.scalar.push_back(r);
                 }
                 if (!e.tiled.empty()) {
@@ -1066,13 +1071,14 @@ private:
     void vector_nest(const EmitGroup& g, const std::vector<const Node*>& reds, bool tile) {
         lanes_loops_ = true;
         const Layout& l = g.layout;
+        lane_axis_ = l.axes.back();
         std::vector<LaneRed> lr;
         for (const Node* r : reds) {
             LaneRed v;
             v.r = r;
             AxisSet cell_axes = tile ? r->axes : (r->axes & ~nav_);
             v.cell = layout(*r, cell_axes);
-            v.per_chunk = (cell_axes >> xaxis_) & 1;
+            v.per_chunk = (cell_axes >> l.axes.back()) & 1;
             for (size_t i = 0; i + 1 < l.axes.size(); ++i)
                 if (cell_axes & (AxisSet(1) << l.axes[i])) v.level = i + 1;
             v.int_sum = !tile && int_state_.count(r) != 0;
@@ -1164,6 +1170,7 @@ private:
         }
         implied_ = &g.implied;
         lanes_loops_ = true;
+        lane_axis_ = xaxis_;
         llvm::Value* runs = leaf_ptr_[g.runs_slot];
         int obj = obj_leaf(g.runs_slot);
         loop(
@@ -1186,7 +1193,7 @@ private:
     /// the number of valid lanes.
     void chunk(llvm::Value* x, llvm::Value* rem, std::vector<LaneRed>& lr, bool tile, unsigned lanes) {
         lanes_ = lanes;
-        coord_[xaxis_] = x;
+        coord_[lane_axis_] = x;
         if (s_.frame_stride > 0 &&
             (tile ? prefetch_tile_ : prefetch_frames_ && group_reads_data_ && (bounds_ || !streaming_only_))) {
             // Fetch the pixels of this chunk in a later frame now, so that
@@ -1850,7 +1857,8 @@ private:
     unsigned lanes_ = 1;           // lanes of the values being generated (1: scalar code)
     unsigned frame_lanes_ = 1;     // lanes of per-frame loops
     unsigned tile_lanes_ = 1;      // lanes of tile loops (one vector per frame of the tile)
-    int xaxis_ = -1;               // the axis the lanes run along (the last sig axis)
+    int xaxis_ = -1;               // the last sig axis
+    int lane_axis_ = -1;           // the axis the lanes of the loop being emitted run along
     llvm::Value* valid_ = nullptr; // lanes of a partial chunk, null when all are
     std::vector<EmitGroup> emit_, tile_groups_;
     bool tiled_ = false;
