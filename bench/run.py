@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -200,13 +201,15 @@ def parse_results(stdout):
     return res
 
 
-def run_tem(tem, args, repeat):
+def run_tem(tem, args, repeat, cache="off"):
     """Best of `repeat` runs of `tem ARGS --timings`: wall time around the
-    process, and the smallest of each --timings phase."""
+    process, and the smallest of each --timings phase. The kernel cache is
+    off unless `cache` names its directory: every run compiles its kernels."""
     best = None
+    env = dict(os.environ, TEM_KERNEL_CACHE=str(cache))
     for _ in range(repeat):
         t0 = time.perf_counter()
-        p = subprocess.run([str(tem)] + args + ["--timings"], capture_output=True, text=True)
+        p = subprocess.run([str(tem)] + args + ["--timings"], capture_output=True, text=True, env=env)
         wall = time.perf_counter() - t0
         if p.returncode != 0:
             raise RuntimeError(f"tem {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
@@ -483,6 +486,19 @@ def render(report):
               "|--:|--:|--:|--:|--:|--:|",
               f"| {1e3 * o['wall']:.1f} ms | {1e3 * o['startup']:.1f} ms | {1e3 * o['plan']:.1f} ms | "
               f"{1e3 * o['compile']:.1f} ms | {1e3 * o['run']:.1f} ms | {1e3 * o['rest']:.1f} ms |", ""]
+    kc = report.get("kernel_cache")
+    if kc and kc.get("rows"):
+        L += [f"## The kernel cache: a script run again on data of the same geometry ({kc['label']}, {NPROC} threads)", "",
+              "Every figure above compiles its kernels (`TEM_KERNEL_CACHE=off`). By default tem keeps the machine "
+              "code of each kernel (docs/cli.md, Environment); the second run of a script on data of the same "
+              "geometry loads it:", "",
+              "| workload | compile, first run | compile, cached | wall, cached | NumPy ÷ tem wall, cached |",
+              "|---|--:|--:|--:|--:|"]
+        for r in kc["rows"]:
+            ratio = f"{r['numpy_s'] / r['cached_wall']:.1f}×" if r.get("numpy_s") else "–"
+            L.append(f"| {r['workload']} | {1e3 * r['cold_compile']:.0f} ms | {1e3 * r['cached_compile']:.1f} ms | "
+                     f"{1e3 * r['cached_wall']:.0f} ms | {ratio} |")
+        L.append("")
     if report.get("overhead"):
         o = report["overhead"]
         L += [f"## Per-frame overhead: `{o['script']}` on {o['label']}", "",
@@ -630,6 +646,26 @@ def main():
                           "rest": max(0.0, o["wall"] - startup - o["plan"] - o["compile"] - o["run"] - o["write"])}
     log(f"one-liner: wall {o['wall'] * 1e3:.1f} ms (start-up {startup * 1e3:.1f}, compile {o['compile'] * 1e3:.1f}, "
         f"run {o['run'] * 1e3:.1f})")
+
+    # The kernel cache: W6 and W7 run again on data of the same geometry.
+    kc = {"rows": []}
+    big = next((ds for ds in report["datasets"] if ds["short"] == "f32 1 GiB"), None)
+    if big:
+        with tempfile.TemporaryDirectory(prefix="tem-kernels-") as cache:
+            for w in ("W6", "W7"):
+                if w not in workloads:
+                    continue
+                script = BENCH / "workloads" / f"{w}.tem"
+                cold = run_tem(tem, ["run", str(script), f"d={big['path']}"], 1, cache)
+                hot = run_tem(tem, ["run", str(script), f"d={big['path']}"], args.repeat, cache)
+                rows = [r for wl in big["workloads"] if wl["name"] == w for r in wl["rows"] if r["threads"] == NPROC]
+                numpy_s = rows[0]["numpy_best_s"] if rows else None
+                kc["rows"].append({"workload": w, "cold_compile": cold["compile"], "cached_compile": hot["compile"],
+                                   "cached_wall": hot["wall"], "numpy_s": numpy_s})
+                log(f"kernel cache {w}: compile {cold['compile'] * 1e3:.0f} ms cold, {hot['compile'] * 1e3:.1f} ms cached; "
+                    f"wall {hot['wall'] * 1e3:.0f} ms")
+        kc["label"] = big["label"]
+    report["kernel_cache"] = kc
 
     # Per-frame overhead: a nearly empty reduction over 16384 tiny frames.
     tiny = bench_dir / "tiny_16384_u8.npy"

@@ -159,6 +159,8 @@ std::vector<rt::Result> execute(Compilation& c, const ExecuteOptions& options, E
     report.run_seconds = er.run_seconds;
     report.threads = er.threads;
     report.frames_read = er.frames_read;
+    report.kernels_compiled = er.kernels_compiled;
+    report.kernels_cached = er.kernels_cached;
     report.llvm_text = std::move(er.llvm_text);
     return results;
 }

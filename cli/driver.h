@@ -75,6 +75,7 @@ struct ExecuteReport {
     double compile_seconds = 0, run_seconds = 0;
     int threads = 1;
     int64_t frames_read = 0;  ///< frames the passes read (summed over passes)
+    int kernels_compiled = 0, kernels_cached = 0;  ///< JIT kernels compiled / loaded from the kernel cache
     std::string llvm_text;
 };
 

@@ -177,11 +177,12 @@ int run_compiled(CompileOptions& opts, const DataFlags& flags, bool bare) {
     if (flags.timings)
         std::fprintf(stderr,
                      "timings: parse+plan %.4f s, compile %.4f s, run %.4f s (passes %.4f s, %d thread%s), write %.4f s, engine %s, "
-                     "frames read %lld of %lld\n",
+                     "frames read %lld of %lld, kernels compiled %d, cached %d\n",
                      front, report.compile_seconds, exec - report.compile_seconds, report.run_seconds, report.threads,
                      report.threads == 1 ? "" : "s", since(t2), flags.engine.c_str(),
                      static_cast<long long>(report.frames_read),
-                     static_cast<long long>(c.dataset ? c.dataset->num_frames() : 0));
+                     static_cast<long long>(c.dataset ? c.dataset->num_frames() : 0), report.kernels_compiled,
+                     report.kernels_cached);
     return kExitOk;
 }
 

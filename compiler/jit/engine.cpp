@@ -110,6 +110,8 @@ protected:
             jit_->compile(std::move(module), std::move(ctx), name, opts_.emit_llvm ? &text : nullptr));
         report_.llvm_text += text;
         report_.compile_seconds += seconds_since(t0);
+        report_.kernels_compiled = jit_->compiled_kernels();
+        report_.kernels_cached = jit_->cached_kernels();
 
         Clock::time_point t1 = Clock::now();
         std::vector<int64_t> cells;

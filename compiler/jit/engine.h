@@ -31,6 +31,8 @@ struct EngineReport {
     double run_seconds = 0;       ///< the passes over the data
     int threads = 1;
     int64_t frames_read = 0;      ///< frames read by the passes (summed over passes)
+    int kernels_compiled = 0;     ///< kernels compiled by LLVM
+    int kernels_cached = 0;       ///< kernels loaded from the kernel cache instead (Jit::compile)
     std::string llvm_text;        ///< the optimised modules, when emit_llvm
 };
 

@@ -13,15 +13,24 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/xxhash.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <unistd.h>
 #include <stdexcept>
 
 namespace tem::compiler {
@@ -33,6 +42,93 @@ std::string take(llvm::Error err) {
     llvm::raw_string_ostream os(s);
     os << err;
     return os.str();
+}
+
+/// A kernel cache file: this magic, the hash of the payload, the payload
+/// (an ELF object).
+constexpr char kCacheMagic[8] = {'T', 'E', 'M', 'K', 'C', '1', 0, 0};
+/// Changes with every build of tem, so that a rebuilt compiler never
+/// reuses code another build generated.
+constexpr const char* kBuildStamp = __DATE__ " " __TIME__;
+
+std::string hex128(llvm::XXH128_hash_t h) {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                  static_cast<unsigned long long>(h.low64));
+    return buf;
+}
+
+llvm::XXH128_hash_t hash_of(llvm::StringRef bytes) {
+    return llvm::xxh3_128bits(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
+/// The cache directory, created if needed; empty when there is none.
+std::string kernel_cache_dir() {
+    namespace fs = std::filesystem;
+    std::string dir;
+    if (const char* v = std::getenv("TEM_KERNEL_CACHE")) {
+        if (std::string(v) == "off" || *v == 0) return "";
+        dir = v;
+    } else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
+        dir = std::string(x) + "/tem/kernels";
+    } else if (const char* h = std::getenv("HOME"); h && *h) {
+        dir = std::string(h) + "/.cache/tem/kernels";
+    } else {
+        return "";
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || ::access(dir.c_str(), W_OK | X_OK) != 0) return "";
+    return dir;
+}
+
+/// The payload of a cache file, or empty when it is missing or damaged.
+std::string read_cached(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "";
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.size() <= 24 || std::memcmp(all.data(), kCacheMagic, 8) != 0) return "";
+    llvm::XXH128_hash_t want;
+    std::memcpy(&want.high64, all.data() + 8, 8);
+    std::memcpy(&want.low64, all.data() + 16, 8);
+    std::string payload = all.substr(24);
+    llvm::XXH128_hash_t got = hash_of(payload);
+    if (got.high64 != want.high64 || got.low64 != want.low64) return "";
+    return payload;
+}
+
+/// Writes a cache file under a temporary name and renames it, so that a
+/// concurrent reader never sees a partial file; failures are ignored.
+void write_cached(const std::string& path, llvm::StringRef payload) {
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        if (!out) return;
+        llvm::XXH128_hash_t h = hash_of(payload);
+        out.write(kCacheMagic, 8);
+        out.write(reinterpret_cast<const char*>(&h.high64), 8);
+        out.write(reinterpret_cast<const char*>(&h.low64), 8);
+        out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+        if (!out) {
+            out.close();
+            std::remove(tmp.c_str());
+            return;
+        }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+}
+
+/// Keeps the cache below kCacheFiles files: the oldest half goes.
+void prune_cache(const std::string& dir) {
+    namespace fs = std::filesystem;
+    constexpr size_t kCacheFiles = 4096;
+    std::error_code ec;
+    std::vector<std::pair<fs::file_time_type, fs::path>> files;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".o") files.emplace_back(e.last_write_time(ec), e.path());
+    if (files.size() < kCacheFiles) return;
+    std::sort(files.begin(), files.end());
+    for (size_t i = 0; i < files.size() / 2; ++i) fs::remove(files[i].second, ec);
 }
 
 } // namespace
@@ -63,6 +159,7 @@ Jit::Jit() {
     auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(jit_->getDataLayout().getGlobalPrefix());
     if (!gen) throw std::runtime_error("internal error: " + take(gen.takeError()));
     jit_->getMainJITDylib().addGenerator(std::move(*gen));
+    cache_dir_ = kernel_cache_dir();
     // Runtime helpers the kernels call, by address (the tem binary does not
     // export its symbols dynamically).
     llvm::orc::SymbolMap helpers;
@@ -93,6 +190,22 @@ void* Jit::compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::L
     llvm::raw_string_ostream vs(verify);
     if (llvm::verifyModule(*module, &vs))
         throw std::runtime_error("internal error: generated code does not verify: " + vs.str());
+    std::string cache_file;
+    if (!cache_dir_.empty() && !text) {
+        std::string key;
+        llvm::raw_string_ostream ks(key);
+        ks << kBuildStamp << '\n' << LLVM_VERSION_STRING << '\n' << cpu_ << '\n' << features_ << '\n';
+        module->print(ks, nullptr);
+        cache_file = cache_dir_ + "/" + hex128(hash_of(ks.str())) + ".o";
+        std::string object = read_cached(cache_file);
+        if (!object.empty()) {
+            void* fn = add_object(object, symbol);
+            if (fn) {
+                ++cached_;
+                return fn;
+            }
+        }
+    }
     {
         llvm::LoopAnalysisManager lam;
         llvm::FunctionAnalysisManager fam;
@@ -114,10 +227,46 @@ void* Jit::compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::L
         llvm::raw_string_ostream os(*text);
         module->print(os, nullptr);
     }
-    if (auto err = jit_->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx))))
-        throw std::runtime_error("internal error: cannot add the kernel: " + take(std::move(err)));
-    auto sym = jit_->lookup(symbol);
-    if (!sym) throw std::runtime_error("internal error: cannot find the kernel: " + take(sym.takeError()));
+    // Machine code, by the host's target machine (O3 code generation).
+    llvm::SmallVector<char, 0> object;
+    {
+        llvm::raw_svector_ostream os(object);
+        llvm::legacy::PassManager cg;
+        if (tm_->addPassesToEmitFile(cg, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+            throw std::runtime_error("internal error: the target cannot emit object files");
+        cg.run(*module);
+    }
+    ++compiled_;
+    llvm::StringRef bytes(object.data(), object.size());
+    void* fn = add_object(bytes, symbol);
+    if (!fn) throw std::runtime_error("internal error: cannot load the compiled kernel " + symbol);
+    if (!cache_file.empty()) {
+        write_cached(cache_file, bytes);
+        prune_cache(cache_dir_);
+    }
+    return fn;
+}
+
+void* Jit::add_object(llvm::StringRef object, const std::string& symbol) {
+    // Each object gets its own library, so that a cached object that fails
+    // to link leaves nothing behind and its symbols never clash.
+    std::string lib_name = "kernel" + std::to_string(cached_ + compiled_ + 1);
+    auto lib = jit_->createJITDylib(lib_name);
+    if (!lib) {
+        llvm::consumeError(lib.takeError());
+        return nullptr;
+    }
+    lib->addToLinkOrder(jit_->getMainJITDylib());
+    auto buf = llvm::MemoryBuffer::getMemBufferCopy(object, symbol);
+    if (auto err = jit_->addObjectFile(*lib, std::move(buf))) {
+        llvm::consumeError(std::move(err));
+        return nullptr;
+    }
+    auto sym = jit_->lookup(*lib, symbol);
+    if (!sym) {
+        llvm::consumeError(sym.takeError());
+        return nullptr;
+    }
     return sym->toPtr<void*>();
 }
 

@@ -36,8 +36,21 @@ public:
     void configure_function(llvm::Function& f) const;
     /// Optimizes at O3, returns the optimized module's text when `want_text`,
     /// adds the module to the JIT and returns the address of `symbol`.
+    ///
+    /// Kernel cache: the machine code of a module is kept in a file named by
+    /// a 128-bit hash of its unoptimised IR, the host CPU and features, LLVM's
+    /// version and this build of tem, under $TEM_KERNEL_CACHE (a directory,
+    /// or `off`), else $XDG_CACHE_HOME/tem/kernels or ~/.cache/tem/kernels.
+    /// A module seen before (the same script on data of the same geometry)
+    /// is loaded instead of compiled. Files carry a checksum: a damaged or
+    /// foreign file is ignored and replaced; a directory that cannot be
+    /// written means no cache. Not used when `text` is requested.
     void* compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::LLVMContext> ctx,
                   const std::string& symbol, std::string* text);
+
+    /// Kernels loaded from the cache / compiled by this Jit so far.
+    int cached_kernels() const { return cached_; }
+    int compiled_kernels() const { return compiled_; }
 
     const std::string& cpu() const { return cpu_; }
     /// Width in bits of the host's widest vector registers the kernels use:
@@ -46,10 +59,16 @@ public:
     int vector_bits() const { return vector_bits_; }
 
 private:
+    /// Links an object file into a library of its own and returns the
+    /// address of `symbol`, or null when the object cannot be linked.
+    void* add_object(llvm::StringRef object, const std::string& symbol);
+
     std::unique_ptr<llvm::orc::LLJIT> jit_;
     std::unique_ptr<llvm::TargetMachine> tm_;
     std::string cpu_, features_;
     int vector_bits_ = 128;
+    std::string cache_dir_;  ///< empty: no kernel cache
+    int cached_ = 0, compiled_ = 0;
 };
 
 } // namespace tem::compiler
