@@ -40,6 +40,8 @@
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <functional>
+#include <unordered_set>
 #include <vector>
 
 namespace tem::compiler {
@@ -235,8 +237,15 @@ protected:
         // Shared sig-kind subexpressions are materialised first, once each:
         // the radius under 16 ring masks is computed once per pixel, not 32
         // times. Only shared ones: every frame-sized array is kept for the run.
-        for (const ir::NodeRef& a : n.args)
-            if (cacheable(*a) && (a->axes & ~n.axes) == 0) materialize_value(*a);
+        std::unordered_set<const Node*> seen;
+        std::function<void(const Node&)> shared = [&](const Node& x) {
+            for (const ir::NodeRef& a : x.args) {
+                if (!seen.insert(a.get()).second || mats_[a->id] || (a->axes & ~n.axes) != 0) continue;
+                if (cacheable(*a)) materialize_value(*a);
+                else shared(*a);  // `ring` is an `and` of comparisons of the shared radius
+            }
+        };
+        shared(n);
         auto m = layout(n, n.axes);
         Env env;
         size_t i = 0;
