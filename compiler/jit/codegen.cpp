@@ -161,7 +161,6 @@ struct EmitGroup {
     std::vector<const Node*> tiled;    ///< nav-reducing, on vectors of pixels of a tile of frames
     std::vector<const Node*> fused;    ///< (tile groups) per-frame totals computed in the tile loop
     int runs_slot = -1;                ///< LoopGroup::runs_slot (then `lanes` holds every reduction)
-    bool tile_runs = false;            ///< (tile first) its runs are visited for every frame of a tile at once
     int64_t run_count = 0;
     std::vector<const Node*> implied;
 };
@@ -1006,14 +1005,6 @@ private:
                 }
                 e.lanes = std::move(keep);
             }
-        if (tile_first_)
-            for (EmitGroup& e : emit_) {
-                if (e.runs_slot < 0) continue;
-                e.tile_runs = std::all_of(e.lanes.begin(), e.lanes.end(), [&](const Node* r) {
-                    return !reads_pass_result(*r) &&
-                           (r->rop == ReduceOp::Sum || r->rop == ReduceOp::Mean || r->rop == ReduceOp::Count);
-                });
-            }
         // A pass that only streams whole frames is served by the hardware
         // prefetchers (software prefetches slowed a per-frame sum by 10%).
         size_t loops = tile_groups_.size();
@@ -1196,50 +1187,6 @@ private:
         implied_ = nullptr;
         lanes_loops_ = false;
         for (LaneRed& v : lr) acc_flush(v);
-    }
-
-    /// A group over runs of pixels computed for every frame of a tile at
-    /// once (tile first): each piece of a run is read from every frame of
-    /// the tile, so that its table entry, address and lane mask serve them
-    /// all; one accumulator per reduction and frame.
-    void tile_run_loops(const EmitGroup& g, int frames_in, llvm::Value* count) {
-        fused_ = &g.lanes;
-        fused_lanes_ = static_cast<unsigned>(kRunLanes);
-        fused_init(frames_in);
-        implied_ = &g.implied;
-        lanes_loops_ = true;
-        lane_axis_ = xaxis_;
-        llvm::Value* runs = leaf_ptr_[g.runs_slot];
-        int obj = obj_leaf(g.runs_slot);
-        loop(
-            b_.getInt64(0), b_.getInt64(g.run_count),
-            [&](llvm::Value* i) {
-                llvm::Value* at = b_.CreateMul(i, b_.getInt64(3));
-                auto field = [&](int k) {
-                    return load(i64_, b_.CreateInBoundsGEP(i64_, runs, b_.CreateAdd(at, b_.getInt64(k))), obj);
-                };
-                coord_[xaxis_ - 1] = field(0);
-                coord_[xaxis_] = field(1);
-                llvm::Value* n = field(2);
-                lanes_ = fused_lanes_;
-                valid_ = b_.CreateICmpSLT(iota(i64_), splat(n));
-                for (size_t t = 0; t < static_cast<size_t>(frames_in); ++t) {
-                    for (size_t a = 0; a < p_.axes.size(); ++a)
-                        if (p_.axes[a].nav) coord_[a] = tile_coord_[t][a];
-                    frame_ = tile_frame_ptr_[t];
-                    memo_.emplace_back();
-                    for (const Node* m : g.implied) memo_.back()[m] = cf(1);
-                    fused_update(t, frames_in == 1 ? valid_ : b_.CreateAnd(valid_, splat(tile_valid_[t])));
-                    memo_.pop_back();
-                }
-                valid_ = nullptr;
-                lanes_ = 1;
-            },
-            "tile_run_pieces");
-        implied_ = nullptr;
-        lanes_loops_ = false;
-        fused_finish(frames_in, count);
-        fused_ = nullptr;
     }
 
     /// One chunk of lanes starting at column `x`; `rem` (when not null) is
@@ -1495,15 +1442,12 @@ private:
             bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
             bounds_slot_ = g.bounds_slot;
             fused_ = &g.fused;
-            fused_lanes_ = tile_lanes_;
             fused_init(frames_in);
             vector_nest(g, g.tiled, true);
             fused_finish(frames_in, count);
             fused_ = nullptr;
             bounds_ = nullptr;
         }
-        for (const EmitGroup& g : emit_)
-            if (g.tile_runs) tile_run_loops(g, frames_in, count);
         if (tile_first_)
             loop(b_.getInt64(0), count, [&](llvm::Value* t) {
                 frame_work(b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, frames, t)));
@@ -1513,7 +1457,7 @@ private:
     /// Per-frame totals computed in the tile loop: one accumulator (and
     /// count) per reduction and frame of the tile, in registers.
     void fused_init(int frames_in) {
-        lanes_ = fused_lanes_;
+        lanes_ = tile_lanes_;
         for (const Node* r : *fused_) {
             auto& acc = fused_acc_[r];
             bool is_int = int_state_.count(r) != 0;
@@ -1549,7 +1493,7 @@ private:
 
     /// Combines the fused totals' lanes and writes each valid frame's result.
     void fused_finish(int frames_in, llvm::Value* count) {
-        lanes_ = fused_lanes_;
+        lanes_ = tile_lanes_;
         auto hsum = [&](llvm::Value* x) {
             llvm::CallInst* c = b_.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64_), x);
             c->setHasAllowReassoc(true);
@@ -1568,7 +1512,7 @@ private:
                 lanes_ = 1;
                 llvm::Value* v = finalize(*r, a, cf(0), n);
                 llvm::Value* ptr = b_.CreateInBoundsGEP(f64_, result_ptr_.at(r), offset(full.axes, full.strides));
-                lanes_ = fused_lanes_;
+                lanes_ = tile_lanes_;
                 // A missing frame of a partial tile repeats a valid one: no store.
                 llvm::BasicBlock* st = llvm::BasicBlock::Create(ctx_, "fused_store", fn_);
                 llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "fused_next", fn_);
@@ -1828,7 +1772,6 @@ private:
         inv_frame_ = b_.CreateFDiv(cf(1), b_.CreateFAdd(n_frame_, cf(1)));
         memo_.emplace_back();
         for (const EmitGroup& g : emit_) {
-            if (g.tile_runs) continue;  // computed in the tile loops
             bounds_ = g.bounds_slot >= 0 ? leaf_ptr_[g.bounds_slot] : nullptr;
             bounds_slot_ = g.bounds_slot;
             if (!g.scalar.empty()) {
@@ -1927,7 +1870,6 @@ private:
     bool lanes_loops_ = false;       // loops being emitted are vector loops (not to be unrolled)
     llvm::Type* acc_int_ = nullptr;  // lanes of per-frame integer sums in registers (i32 or i64)
     const std::vector<const Node*>* fused_ = nullptr;  // per-frame totals of the tile loop being emitted
-    unsigned fused_lanes_ = 1;       // lanes of their accumulators
     std::unordered_map<const Node*, std::vector<llvm::AllocaInst*>> fused_acc_;  // per frame of a tile: a, n
     const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted
     int tile_ = 1;                          // frames per tile
