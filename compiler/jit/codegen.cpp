@@ -161,6 +161,7 @@ struct EmitGroup {
     std::vector<const Node*> tiled;    ///< nav-reducing, on vectors of pixels of a tile of frames
     std::vector<const Node*> fused;    ///< (tile groups) per-frame totals computed in the tile loop
     int runs_slot = -1;                ///< LoopGroup::runs_slot (then `lanes` holds every reduction)
+    int run_sets = 0;                  ///< LoopGroup::run_sets
     int64_t run_count = 0;
     std::vector<const Node*> implied;
 };
@@ -940,6 +941,7 @@ private:
         int64_t pixels = frame_bytes / static_cast<int64_t>(dtype_size(s_.dtype));
         int64_t fewest_lanes = std::min<int64_t>({tile_lanes_, frame_lanes_, kRunLanes});
         acc_int_ = dtype_size(s_.dtype) <= 2 && pixels / fewest_lanes < 32768 ? llvm::Type::getInt32Ty(ctx_) : i64_;
+        lane_int_ = acc_int_;
         // The frames of a tile stay in the L2 cache between their per-frame
         // loops and the tile loops.
         tile_ = 1;
@@ -956,6 +958,7 @@ private:
                     e.lanes = g.reductions;
                     e.runs_slot = g.runs_slot;
                     e.run_count = g.run_count;
+                    e.run_sets = g.run_sets;
                     e.implied = g.implied;
                     emit_.push_back(std::move(e));
                     continue;
@@ -1158,6 +1161,9 @@ private:
     /// pieces of runs (each one partial chunk, without a branch) and is
     /// combined once per frame.
     void run_loops(const EmitGroup& g) {
+        // A lane takes at most one element per piece: i32 only while no lane
+        // can overflow.
+        lane_int_ = g.run_count < 32768 ? acc_int_ : i64_;
         std::vector<LaneRed> lr;
         for (const Node* r : g.lanes) {
             LaneRed v;
@@ -1187,6 +1193,85 @@ private:
         implied_ = nullptr;
         lanes_loops_ = false;
         for (LaneRed& v : lr) acc_flush(v);
+        lane_int_ = acc_int_;
+    }
+
+    /// Sums of one operand over several masks in one loop nest, compiled
+    /// once whatever the number of masks: for each mask k, its pieces, into
+    /// an accumulator in registers, then into reduction k's state (found
+    /// through a table of state pointers).
+    void merged_run_loops(const EmitGroup& g) {
+        const Node& r0 = *g.lanes.front();
+        bool is_int = int_state_.count(&r0) != 0;
+        // A lane takes at most one element per piece: i32 only while no
+        // lane can overflow.
+        llvm::Type* et = is_int ? (g.run_count < 32768 ? acc_int_ : i64_) : f64_;
+        lanes_ = static_cast<unsigned>(kRunLanes);
+        llvm::Type* vty = vt(et);
+        lanes_ = 1;
+        int64_t k_count = static_cast<int64_t>(g.lanes.size());
+        llvm::AllocaInst *acc, *cells;
+        {
+            llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
+            acc = eb.CreateAlloca(vty);
+            cells = eb.CreateAlloca(ptr_, eb.getInt64(k_count));
+        }
+        for (int64_t k = 0; k < k_count; ++k) {
+            const Node& r = *g.lanes[static_cast<size_t>(k)];
+            b_.CreateStore(is_int ? int_state_.at(&r) : state_of(r).a, b_.CreateConstInBoundsGEP1_64(ptr_, cells, k));
+        }
+        llvm::Value* table = leaf_ptr_[g.runs_slot];
+        int obj = obj_leaf(g.runs_slot);
+        llvm::Value* pieces = b_.CreateConstInBoundsGEP1_64(i64_, table, k_count + 1);
+        lanes_loops_ = true;
+        lane_axis_ = xaxis_;
+        loop(b_.getInt64(0), b_.getInt64(k_count), [&](llvm::Value* k) {
+            llvm::Value* lo = load(i64_, b_.CreateInBoundsGEP(i64_, table, k), obj);
+            llvm::Value* hi = load(i64_, b_.CreateInBoundsGEP(i64_, table, b_.CreateAdd(k, b_.getInt64(1))), obj);
+            b_.CreateStore(llvm::Constant::getNullValue(vty), acc);
+            llvm::BasicBlock* some = llvm::BasicBlock::Create(ctx_, "mask_runs", fn_);
+            llvm::BasicBlock* none = llvm::BasicBlock::Create(ctx_, "mask_done", fn_);
+            b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), some, none);
+            b_.SetInsertPoint(some);
+            loop(
+                lo, hi,
+                [&](llvm::Value* i) {
+                    llvm::Value* at = b_.CreateMul(i, b_.getInt64(3));
+                    auto field = [&](int f) {
+                        return load(i64_, b_.CreateInBoundsGEP(i64_, pieces, b_.CreateAdd(at, b_.getInt64(f))), obj);
+                    };
+                    coord_[xaxis_ - 1] = field(0);
+                    coord_[xaxis_] = field(1);
+                    llvm::Value* n = field(2);
+                    lanes_ = static_cast<unsigned>(kRunLanes);
+                    if (s_.frame_stride > 0 && prefetch_frames_) prefetch(frame_, s_.frame_stride, lanes_);
+                    valid_ = b_.CreateICmpSLT(iota(i64_), splat(n));
+                    memo_.emplace_back();
+                    llvm::Value* a = b_.CreateLoad(vty, acc);
+                    llvm::Value* x = is_int ? gen_int(*r0.operand(), et) : gen(*r0.operand());
+                    llvm::Value* sum = is_int ? b_.CreateAdd(a, x) : reassoc_add(a, x);
+                    b_.CreateStore(b_.CreateSelect(valid_, sum, a), acc);
+                    memo_.pop_back();
+                    valid_ = nullptr;
+                    lanes_ = 1;
+                },
+                "run_pieces");
+            b_.CreateBr(none);
+            b_.SetInsertPoint(none);
+            lanes_ = static_cast<unsigned>(kRunLanes);
+            llvm::Value* a = b_.CreateLoad(vty, acc);
+            llvm::Value* cell = b_.CreateLoad(ptr_, b_.CreateInBoundsGEP(ptr_, cells, k));
+            if (is_int) {
+                llvm::Value* h = b_.CreateAddReduce(b_.CreateSExtOrTrunc(a, vt(i64_)));
+                b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, cell), h), cell);
+            } else {
+                llvm::CallInst* h = b_.CreateFAddReduce(llvm::ConstantFP::getNegativeZero(f64_), a);
+                h->setHasAllowReassoc(true);
+                b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64_, cell), h), cell);
+            }
+            lanes_ = 1;
+        });
+        lanes_loops_ = false;
     }
 
     /// One chunk of lanes starting at column `x`; `rem` (when not null) is
@@ -1310,8 +1395,8 @@ private:
         llvm::Value* take = all_lanes();
         if (r.has_where) take = b_.CreateAnd(take, truthy(gen(**r.where())));
         if (v.int_sum) {
-            llvm::Value* x = gen_int(*r.operand(), v.per_chunk ? i64_ : acc_int_);
-            llvm::Type* ty = vt(v.per_chunk ? i64_ : acc_int_);
+            llvm::Value* x = gen_int(*r.operand(), v.per_chunk ? i64_ : lane_int_);
+            llvm::Type* ty = vt(v.per_chunk ? i64_ : lane_int_);
             if (v.per_chunk) {
                 llvm::Value* p = b_.CreateInBoundsGEP(i64_, int_state_.at(&r), offset(v.cell.axes, v.cell.strides));
                 llvm::Value* a = lane_load(ty, p);
@@ -1346,7 +1431,7 @@ private:
     void acc_init(LaneRed& v) {
         lanes_ = v.lanes;
         auto& acc = acc_[v.r];
-        llvm::Type* ty = vt(v.int_sum ? acc_int_ : f64_);
+        llvm::Type* ty = vt(v.int_sum ? lane_int_ : f64_);
         if (!acc[0]) {
             llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
             acc[0] = eb.CreateAlloca(ty);
@@ -1369,7 +1454,7 @@ private:
         auto& acc = acc_.at(&r);
         llvm::Value* off = offset(v.cell.axes, v.cell.strides);
         if (v.int_sum) {
-            llvm::Value* h = b_.CreateAddReduce(b_.CreateSExt(b_.CreateLoad(vt(acc_int_), acc[0]), vt(i64_)));
+            llvm::Value* h = b_.CreateAddReduce(b_.CreateSExt(b_.CreateLoad(vt(lane_int_), acc[0]), vt(i64_)));
             llvm::Value* p = b_.CreateInBoundsGEP(i64_, int_state_.at(&r), off);
             b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, p), h), p);
             lanes_ = 1;
@@ -1785,7 +1870,8 @@ private:
                 for (const Node* r : g.lanes) init_frame_states(*r);
                 group_reads_data_ = std::any_of(g.lanes.begin(), g.lanes.end(),
                                                 [&](const Node* r) { return reduction_reads_data(*r); });
-                if (g.runs_slot >= 0) run_loops(g);
+                if (g.run_sets >= 2) merged_run_loops(g);
+                else if (g.runs_slot >= 0) run_loops(g);
                 else vector_nest(g, g.lanes, false);
                 for (const Node* r : g.lanes) finish_frame(*r);
             }
@@ -1869,6 +1955,7 @@ private:
     bool prefetch_frames_ = false;   // per-frame loops prefetch the next frame
     bool lanes_loops_ = false;       // loops being emitted are vector loops (not to be unrolled)
     llvm::Type* acc_int_ = nullptr;  // lanes of per-frame integer sums in registers (i32 or i64)
+    llvm::Type* lane_int_ = nullptr; // ... of the loop being emitted
     const std::vector<const Node*>* fused_ = nullptr;  // per-frame totals of the tile loop being emitted
     std::unordered_map<const Node*, std::vector<llvm::AllocaInst*>> fused_acc_;  // per frame of a tile: a, n
     const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted

@@ -63,6 +63,12 @@ struct LoopGroup {
     int runs_slot = -1;
     int64_t run_count = 0;
     std::vector<const ir::Node*> implied;
+    /// When >= 2: the runs of that many masks, one sum of the same operand
+    /// each, share one loop nest: the array holds K + 1 offsets, then the
+    /// pieces [row, x0, n, ...]; pieces off[k] .. off[k+1] - 1 are those of
+    /// reductions[k]'s mask (whose `where` is that mask alone, so `implied`
+    /// is empty).
+    int run_sets = 0;
 };
 
 struct KernelSpec {

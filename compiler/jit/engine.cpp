@@ -482,6 +482,7 @@ private:
         struct RunSet {
             std::vector<const Node*> reds, implied;
             std::vector<uint8_t> bits;
+            bool whole = true;  // every reduction's `where` is the static mask
         };
         std::vector<RunSet> run_sets;
         Env env;
@@ -535,7 +536,7 @@ private:
                         same = run_sets.end() - 1;
                     }
                     same->reds.push_back(r);
-                    implied_parts(**r->where(), pp, same->implied);
+                    same->whole = implied_parts(**r->where(), pp, same->implied) && same->whole;
                     continue;
                 }
             }
@@ -594,7 +595,51 @@ private:
             }
             out.push_back(std::move(part));
         }
+        // Sums of one operand over several thin masks (rings) share one loop
+        // over the pieces of all their runs, each piece naming its mask:
+        // one loop to compile instead of one per mask.
+        std::vector<size_t> merged_sets;
+        for (size_t i = 0; i < run_sets.size(); ++i) {
+            const RunSet& rs = run_sets[i];
+            const Node* r = rs.reds.front();
+            bool sum = rs.reds.size() == 1 && rs.whole && r->rop == ir::ReduceOp::Sum;
+            if (sum && (merged_sets.empty() ||
+                        run_sets[merged_sets.front()].reds.front()->operand() == r->operand()))
+                merged_sets.push_back(i);
+        }
+        if (merged_sets.size() >= 2) {
+            LoopGroup part;
+            part.space = g.space;
+            size_t k_count = merged_sets.size();
+            std::vector<int64_t> table(k_count + 1), pieces;
+            for (size_t k = 0; k < k_count; ++k) {
+                RunSet& rs = run_sets[merged_sets[k]];
+                part.reductions.push_back(rs.reds.front());
+                table[k] = static_cast<int64_t>(pieces.size() / 3);
+                for (int64_t y = 0; y < h; ++y)
+                    for (int64_t x = 0; x < w;) {
+                        if (!rs.bits[static_cast<size_t>(y * w + x)]) {
+                            ++x;
+                            continue;
+                        }
+                        int64_t x0 = x;
+                        while (x < w && rs.bits[static_cast<size_t>(y * w + x)] && x - x0 < kRunLanes) ++x;
+                        pieces.insert(pieces.end(), {y, x0, x - x0});
+                    }
+                rs.reds.clear();
+            }
+            table[k_count] = static_cast<int64_t>(pieces.size() / 3);
+            table.insert(table.end(), pieces.begin(), pieces.end());
+            part.run_count = static_cast<int64_t>(pieces.size() / 3);
+            part.run_sets = static_cast<int>(merged_sets.size());
+            part.runs_slot = static_cast<int>(spec.leaves.size());
+            bound_leaves_.push_back(std::move(table));
+            spec.leaves.push_back(LeafLayout{});
+            leaves.push_back(reinterpret_cast<const double*>(bound_leaves_.back().data()));
+            out.push_back(std::move(part));
+        }
         for (RunSet& rs : run_sets) {
+            if (rs.reds.empty()) continue;  // merged above
             std::vector<int64_t> runs;
             for (int64_t y = 0; y < h; ++y)
                 for (int64_t x = 0; x < w;) {
