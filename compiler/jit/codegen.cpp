@@ -250,37 +250,24 @@ public:
         frames_done_ = b_.CreateAlloca(f64_);
         b_.CreateStore(frames_before, frames_done_);
         plan_groups(jit);
-        if (tiled_) {
-            tile_frames_ = b_.CreateAlloca(i64_, b_.getInt64(tile_));
-            tile_count_ = b_.CreateAlloca(i64_);
-            b_.CreateStore(b_.getInt64(0), tile_count_);
-        }
         llvm::Value* end = b_.CreateAdd(first, count);
-        llvm::BasicBlock* body_entry = llvm::BasicBlock::Create(ctx_, "frames", fn_);
         llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx_, "done", fn_);
-        b_.CreateCondBr(b_.CreateICmpSLT(first, end), body_entry, done);
-        b_.SetInsertPoint(body_entry);
-        loop(first, end, [&](llvm::Value* f) { frame_body(f); });
-        b_.CreateBr(done);
-        b_.SetInsertPoint(done);
-        if (tiled_) {
-            // The frames of a last, partial tile: one at a time.
-            llvm::Value* k = b_.CreateLoad(i64_, tile_count_);
-            llvm::BasicBlock* rest = llvm::BasicBlock::Create(ctx_, "tile_rest", fn_);
-            llvm::BasicBlock* out = llvm::BasicBlock::Create(ctx_, "tile_rest_done", fn_);
-            b_.CreateCondBr(b_.CreateICmpSGT(k, b_.getInt64(0)), rest, out);
-            b_.SetInsertPoint(rest);
-            llvm::Value* total = b_.CreateLoad(f64_, frames_done_);
-            loop(b_.getInt64(0), k, [&](llvm::Value* i) {
-                // Tile first: the frames are counted as their per-frame loops run.
-                llvm::Value* before =
-                    tile_first_ ? b_.CreateLoad(f64_, frames_done_)
-                                : b_.CreateFAdd(b_.CreateFSub(total, b_.CreateSIToFP(k, f64_)), b_.CreateSIToFP(i, f64_));
-                tile_body(1, b_.CreateInBoundsGEP(i64_, tile_frames_, i), b_.getInt64(1), before);
+        if (!tiled_) {
+            llvm::BasicBlock* body_entry = llvm::BasicBlock::Create(ctx_, "frames", fn_);
+            b_.CreateCondBr(b_.CreateICmpSLT(first, end), body_entry, done);
+            b_.SetInsertPoint(body_entry);
+            loop(first, end, [&](llvm::Value* f) {
+                llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx_, "next_frame", fn_);
+                skip_outside_roi(f, next);
+                frame_work(f);
+                b_.CreateBr(next);
+                b_.SetInsertPoint(next);
             });
-            b_.CreateBr(out);
-            b_.SetInsertPoint(out);
+            b_.CreateBr(done);
+        } else {
+            tiles(first, end, done);
         }
+        b_.SetInsertPoint(done);
         b_.CreateRetVoid();
         return fn_;
     }
@@ -1533,10 +1520,6 @@ private:
             fused_ = nullptr;
             bounds_ = nullptr;
         }
-        if (tile_first_)
-            loop(b_.getInt64(0), count, [&](llvm::Value* t) {
-                frame_work(b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, frames, t)));
-            });
     }
 
     /// Per-frame totals computed in the tile loop: one accumulator (and
@@ -1808,37 +1791,79 @@ private:
 
     // ---- the frame ----------------------------------------------------------------
 
-    void frame_body(llvm::Value* f) {
-        llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx_, "next_frame", fn_);
-        if (s_.roi) {
-            llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "in_roi", fn_);
-            llvm::Value* flag = load(llvm::Type::getInt8Ty(ctx_),
-                                     b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), roi_, f), obj_roi());
-            b_.CreateCondBr(b_.CreateICmpNE(flag, b_.getInt8(0)), work, next);
-            b_.SetInsertPoint(work);
+    /// Branches to `next` when frame `f` is outside the roi.
+    void skip_outside_roi(llvm::Value* f, llvm::BasicBlock* next) {
+        if (!s_.roi) return;
+        llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "in_roi", fn_);
+        llvm::Value* flag = load(llvm::Type::getInt8Ty(ctx_), b_.CreateInBoundsGEP(llvm::Type::getInt8Ty(ctx_), roi_, f),
+                                 obj_roi());
+        b_.CreateCondBr(b_.CreateICmpNE(flag, b_.getInt8(0)), work, next);
+        b_.SetInsertPoint(work);
+    }
+
+    /// The frames [first, end) in tiles: the next tile_ frames inside the roi
+    /// are collected, their per-frame loops run (after the tile loops when
+    /// tile first), and a full tile runs the tile loops once, a last,
+    /// partial one frame by frame. Each of the three is emitted once.
+    void tiles(llvm::Value* first, llvm::Value* end, llvm::BasicBlock* done) {
+        llvm::Value* count_slot;
+        llvm::Value* cursor;
+        {
+            llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
+            tile_frames_ = eb.CreateAlloca(i64_, eb.getInt64(tile_));
+            cursor = eb.CreateAlloca(i64_);
+            count_slot = eb.CreateAlloca(i64_);
         }
-        if (!tile_first_) frame_work(f);
-        if (tiled_) {
-            // Collect the frame into the tile; a full tile runs the tile loops.
-            llvm::Value* k = b_.CreateLoad(i64_, tile_count_);
-            b_.CreateStore(f, b_.CreateInBoundsGEP(i64_, tile_frames_, k));
-            llvm::Value* k1 = b_.CreateAdd(k, b_.getInt64(1));
-            llvm::BasicBlock* full = llvm::BasicBlock::Create(ctx_, "tile_full", fn_);
-            llvm::BasicBlock* more = llvm::BasicBlock::Create(ctx_, "tile_more", fn_);
-            b_.CreateCondBr(b_.CreateICmpEQ(k1, b_.getInt64(tile_)), full, more);
-            b_.SetInsertPoint(full);
-            // Frames accumulated before the tile: its frames are counted by
-            // frame_work(), before the tile loops or after them.
-            llvm::Value* done = b_.CreateLoad(f64_, frames_done_);
-            llvm::Value* before = tile_first_ ? done : b_.CreateFSub(done, cf1(static_cast<double>(tile_)));
-            tile_body(tile_, tile_frames_, b_.getInt64(tile_), before);
-            b_.CreateStore(b_.getInt64(0), tile_count_);
-            b_.CreateBr(next);
-            b_.SetInsertPoint(more);
-            b_.CreateStore(k1, tile_count_);
-        }
-        b_.CreateBr(next);
-        b_.SetInsertPoint(next);
+        b_.CreateStore(first, cursor);
+        llvm::BasicBlock* tile = llvm::BasicBlock::Create(ctx_, "tile", fn_);
+        b_.CreateBr(tile);
+        b_.SetInsertPoint(tile);
+        // Collect: up to tile_ frames from the cursor on.
+        b_.CreateStore(b_.getInt64(0), count_slot);
+        llvm::BasicBlock* scan = llvm::BasicBlock::Create(ctx_, "tile_scan", fn_);
+        llvm::BasicBlock* take = llvm::BasicBlock::Create(ctx_, "tile_take", fn_);
+        llvm::BasicBlock* collected = llvm::BasicBlock::Create(ctx_, "tile_collected", fn_);
+        b_.CreateBr(scan);
+        b_.SetInsertPoint(scan);
+        llvm::Value* f = b_.CreateLoad(i64_, cursor);
+        llvm::Value* k = b_.CreateLoad(i64_, count_slot);
+        b_.CreateCondBr(b_.CreateAnd(b_.CreateICmpSLT(f, end), b_.CreateICmpSLT(k, b_.getInt64(tile_))), take, collected);
+        b_.SetInsertPoint(take);
+        b_.CreateStore(b_.CreateAdd(f, b_.getInt64(1)), cursor);
+        skip_outside_roi(f, scan);
+        b_.CreateStore(f, b_.CreateInBoundsGEP(i64_, tile_frames_, k));
+        b_.CreateStore(b_.CreateAdd(k, b_.getInt64(1)), count_slot);
+        b_.CreateBr(scan);
+        b_.SetInsertPoint(collected);
+        llvm::Value* n = b_.CreateLoad(i64_, count_slot);
+        llvm::BasicBlock* work = llvm::BasicBlock::Create(ctx_, "tile_work", fn_);
+        b_.CreateCondBr(b_.CreateICmpSGT(n, b_.getInt64(0)), work, done);
+        b_.SetInsertPoint(work);
+        auto per_frame = [&] {
+            loop(b_.getInt64(0), n, [&](llvm::Value* t) {
+                frame_work(b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, tile_frames_, t)));
+            });
+        };
+        if (!tile_first_) per_frame();
+        // Frames accumulated before the tile: frame_work() counts them.
+        llvm::Value* done_frames = b_.CreateLoad(f64_, frames_done_);
+        llvm::Value* before = tile_first_ ? done_frames : b_.CreateFSub(done_frames, b_.CreateSIToFP(n, f64_));
+        llvm::BasicBlock* full = llvm::BasicBlock::Create(ctx_, "tile_full", fn_);
+        llvm::BasicBlock* part = llvm::BasicBlock::Create(ctx_, "tile_partial", fn_);
+        llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "tile_after", fn_);
+        b_.CreateCondBr(b_.CreateICmpEQ(n, b_.getInt64(tile_)), full, part);
+        b_.SetInsertPoint(full);
+        tile_body(tile_, tile_frames_, b_.getInt64(tile_), before);
+        b_.CreateBr(after);
+        b_.SetInsertPoint(part);
+        loop(b_.getInt64(0), n, [&](llvm::Value* i) {
+            tile_body(1, b_.CreateInBoundsGEP(i64_, tile_frames_, i), b_.getInt64(1),
+                      b_.CreateFAdd(before, b_.CreateSIToFP(i, f64_)));
+        });
+        b_.CreateBr(after);
+        b_.SetInsertPoint(after);
+        if (tile_first_) per_frame();
+        b_.CreateBr(tile);
     }
 
     /// The per-frame loops of frame `f`: its nav coordinates and data, every
@@ -1961,7 +1986,6 @@ private:
     const std::vector<const Node*>* implied_ = nullptr;  // masks true in the chunks being emitted
     int tile_ = 1;                          // frames per tile
     llvm::Value* tile_frames_ = nullptr;    // alloca: the tile's frame indices
-    llvm::Value* tile_count_ = nullptr;     // alloca: frames collected so far
     std::vector<std::array<llvm::Value*, 64>> tile_coord_;  // per tile frame: its nav coordinates
     std::vector<llvm::Value*> tile_frame_ptr_, tile_valid_;
     llvm::Value* tile_k_ = nullptr;         // valid frames of the tile (f64)
