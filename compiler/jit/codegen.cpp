@@ -1072,7 +1072,7 @@ private:
             for (size_t i = 0; i + 1 < l.axes.size(); ++i)
                 if (cell_axes & (AxisSet(1) << l.axes[i])) v.level = i + 1;
             v.int_sum = !tile && int_state_.count(r) != 0;
-            v.lanes = tile ? tile_lanes_ : frame_lanes_;
+            v.lanes = group_lanes(l, tile);
             lr.push_back(v);
         }
         vnest(l, 0, lr, tile);
@@ -1094,10 +1094,20 @@ private:
             if (!v.per_chunk && v.level == depth) acc_flush(v);
     }
 
+    /// Lanes of a vector loop nest. Row bounds are whole multiples of 16
+    /// (split_by_masks): a bounded loop of at most 16 lanes over rows whose
+    /// width is a multiple of 16 never has a partial chunk, which halves its
+    /// code (and its compile time).
+    unsigned group_lanes(const Layout& l, bool tile) const {
+        unsigned lanes = tile ? tile_lanes_ : frame_lanes_;
+        if (bounds_ && l.axes.size() >= 2 && l.extents.back() % 16 == 0) lanes = std::min(lanes, 16u);
+        return lanes;
+    }
+
     /// The innermost loop: whole chunks of lanes, then one partial chunk
     /// whose missing lanes are neither read nor accumulated.
     void chunks(const Layout& l, std::vector<LaneRed>& lr, bool tile) {
-        unsigned lanes = tile ? tile_lanes_ : frame_lanes_;
+        unsigned lanes = group_lanes(l, tile);
         int64_t ext = l.extents.back();
         llvm::Value* lo = b_.getInt64(0);
         llvm::Value* hi = b_.getInt64(ext);
@@ -1113,11 +1123,13 @@ private:
             });
             return;
         }
-        chunk_range(lo, hi, lr, tile, lanes);
+        chunk_range(lo, hi, lr, tile, lanes, bounded && ext % 16 == 0 && 16 % lanes == 0);
     }
 
-    /// Chunks covering columns [lo, hi), the last one partial.
-    void chunk_range(llvm::Value* lo, llvm::Value* hi, std::vector<LaneRed>& lr, bool tile, unsigned lanes) {
+    /// Chunks covering columns [lo, hi), the last one partial unless
+    /// `whole` (hi - lo is a multiple of the lanes).
+    void chunk_range(llvm::Value* lo, llvm::Value* hi, std::vector<LaneRed>& lr, bool tile, unsigned lanes,
+                     bool whole = false) {
         llvm::Value* step = b_.getInt64(lanes);
         llvm::BasicBlock* pre = b_.GetInsertBlock();
         llvm::BasicBlock* body = llvm::BasicBlock::Create(ctx_, "chunk", fn_);
@@ -1137,10 +1149,15 @@ private:
         llvm::PHINode* xt = b_.CreatePHI(i64_, 2);
         xt->addIncoming(lo, pre);
         xt->addIncoming(next, body_end);
-        b_.CreateCondBr(b_.CreateICmpSLT(xt, hi), tail, done);
-        b_.SetInsertPoint(tail);
-        chunk(xt, b_.CreateSub(hi, xt), lr, tile, lanes);
-        b_.CreateBr(done);
+        if (whole) {
+            b_.CreateBr(done);
+            tail->eraseFromParent();
+        } else {
+            b_.CreateCondBr(b_.CreateICmpSLT(xt, hi), tail, done);
+            b_.SetInsertPoint(tail);
+            chunk(xt, b_.CreateSub(hi, xt), lr, tile, lanes);
+            b_.CreateBr(done);
+        }
         b_.SetInsertPoint(done);
     }
 
