@@ -914,8 +914,10 @@ private:
         xaxis_ = rank >= 1 && !p_.axes[rank - 1].nav ? rank - 1 : -1;
         bool vector = vector_loops_possible(s_);
         unsigned w = static_cast<unsigned>(std::max(2, jit.vector_bits() / 64));
-        // Two vectors per frame of a tile: whole cache lines of f32 data.
+        // Two vectors per frame of a tile: whole cache lines of f32 data
+        // (and of narrower data: 32 lanes of u16).
         tile_lanes_ = 2 * w;
+        tile_lanes_ = std::max<unsigned>(tile_lanes_, std::min<unsigned>(32, 64 / static_cast<unsigned>(dtype_size(s_.dtype))));
         int64_t ext = xaxis_ >= 0 ? p_.axes[xaxis_].extent : 1;
         frame_lanes_ = w;
         while (frame_lanes_ < 4 * w && frame_lanes_ < ext) frame_lanes_ *= 2;
