@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -187,6 +188,8 @@ public:
     /// And all per-frame states on the stack together stay below this many
     /// cells (3 doubles each: 768 KiB of an 8 MiB thread stack).
     static constexpr int64_t kStackBudgetCells = 32768;
+    /// Cells after a per-frame state's own (the widest chunk of lanes).
+    static constexpr int64_t kStatePad = 64;
     /// Unbounded per-frame loops prefetch this far ahead (at most a frame);
     /// every prefetch goes to the L2 cache (locality 1: on Zen 4 faster than
     /// into L1, measured).
@@ -232,19 +235,23 @@ public:
                 if (s_.plan->in_pass.at(r).frame_local) {
                     int64_t cells = reduction_cells(p_, *r, true);
                     frame_cells_[r] = cells;
+                    // Vector loops read and write a chunk of lanes of these
+                    // cells at once (masked where the chunk passes the last
+                    // cell): the memory covers a whole chunk beyond them.
+                    int64_t room = cells + kStatePad;
                     for (int k = 0; k < 3; ++k)
-                        if (cells <= kStackCells && stack_cells_ + cells <= kStackBudgetCells) {
-                            stack_cells_ += cells;
-                            frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(cells));
+                        if (cells <= kStackCells && stack_cells_ + room <= kStackBudgetCells) {
+                            stack_cells_ += room;
+                            frame_state_[r][k] = b_.CreateAlloca(f64_, b_.getInt64(room));
                         } else {
                             frame_state_[r][k] = b_.CreateInBoundsGEP(f64_, scratch, b_.getInt64(s_.scratch_doubles));
-                            s_.scratch_doubles += cells;
+                            s_.scratch_doubles += room;
                         }
                     // Per-frame sums of integer data add integers: exact, and
                     // one instruction fewer per pixel than converting to f64.
-                    if (integer_sum(*r) && cells <= kStackCells && stack_cells_ + cells <= kStackBudgetCells) {
-                        stack_cells_ += cells;
-                        int_state_[r] = b_.CreateAlloca(i64_, b_.getInt64(cells));
+                    if (integer_sum(*r) && cells <= kStackCells && stack_cells_ + room <= kStackBudgetCells) {
+                        stack_cells_ += room;
+                        int_state_[r] = b_.CreateAlloca(i64_, b_.getInt64(room));
                     }
                 }
         frames_done_ = b_.CreateAlloca(f64_);
@@ -666,7 +673,81 @@ private:
         default:
             throw std::logic_error(std::string("internal error: the JIT cannot lower ") + ir::op_name(n.op));
         }
+        // Integer arithmetic whose result provably lies in its type (and
+        // below 2^53, where doubles are exact) needs no saturation.
+        if (!exact && dtype_is_int(n.type) && fits_without_saturation(n)) return r;
         return exact ? r : convert(r, n.type);
+    }
+
+    /// The range of an integer (or bool) value's type.
+    static std::pair<double, double> type_range(DType t) {
+        switch (t) {
+        case DType::Bool: return {0, 1};
+        case DType::U8: return {0, 255};
+        case DType::U16: return {0, 65535};
+        case DType::U32: return {0, 4294967295.0};
+        case DType::I8: return {-128, 127};
+        case DType::I16: return {-32768, 32767};
+        case DType::I32: return {-2147483648.0, 2147483647.0};
+        case DType::U64: return {0, 18446744073709551615.0};
+        default: return {-9223372036854775808.0, 9223372036854775807.0};
+        }
+    }
+
+    /// Bounds of an integer-typed value (conservative; memoised), or null
+    /// when it is not an integer computed from integers.
+    const std::pair<double, double>* int_range(const Node& n) {
+        auto it = ranges_.find(&n);
+        if (it != ranges_.end()) return it->second ? &*it->second : nullptr;
+        std::optional<std::pair<double, double>> r;
+        auto arg = [&](size_t i) { return int_range(*n.args[i]); };
+        if (dtype_is_int(n.type) || n.type == DType::Bool) {
+            // (A materialised leaf is the value of its expression: its
+            // structure bounds it too.)
+            if (n.op == Op::Data || n.op == Op::ArrayRead || n.op == Op::Reduce || n.op == Op::Cast ||
+                n.op == Op::Grad) {
+                r = type_range(n.type);  // a value of its type
+            } else if (n.op == Op::Const) {
+                r = std::make_pair(n.value, n.value);
+            } else if (n.op == Op::Coord) {
+                r = std::make_pair(0.0, static_cast<double>(std::max<int64_t>(0, p_.axes[n.axis].extent - 1)));
+            } else if (n.args.size() == 2 && arg(0) && arg(1)) {
+                auto [a0, a1] = *arg(0);
+                auto [b0, b1] = *arg(1);
+                switch (n.op) {
+                case Op::Add: r = std::make_pair(a0 + b0, a1 + b1); break;
+                case Op::Sub: r = std::make_pair(a0 - b1, a1 - b0); break;
+                case Op::Mul: {
+                    double c[] = {a0 * b0, a0 * b1, a1 * b0, a1 * b1};
+                    r = std::make_pair(*std::min_element(c, c + 4), *std::max_element(c, c + 4));
+                    break;
+                }
+                case Op::Min: r = std::make_pair(std::min(a0, b0), std::min(a1, b1)); break;
+                case Op::Max: r = std::make_pair(std::max(a0, b0), std::max(a1, b1)); break;
+                default: break;
+                }
+            } else if (n.op == Op::Neg && arg(0)) {
+                r = std::make_pair(-arg(0)->second, -arg(0)->first);
+            } else if (n.op == Op::Select && arg(1) && arg(2)) {
+                r = std::make_pair(std::min(arg(1)->first, arg(2)->first), std::max(arg(1)->second, arg(2)->second));
+            } else {
+                r = type_range(n.type);
+            }
+        }
+        auto& slot = ranges_[&n];
+        slot = r;
+        return slot ? &*slot : nullptr;
+    }
+
+    /// True when `n`, an integer-typed value, always lies in its type's
+    /// range and within +-2^53, its operands being integers.
+    bool fits_without_saturation(const Node& n) {
+        if (n.op == Op::Cast) return false;
+        const std::pair<double, double>* r = int_range(n);
+        if (!r) return false;
+        auto [lo, hi] = type_range(n.type);
+        const double exact = 9007199254740992.0;
+        return r->first >= lo && r->second <= hi && r->first >= -exact && r->second <= exact;
     }
 
     // ---- reductions --------------------------------------------------------------
@@ -1983,6 +2064,7 @@ private:
     std::unordered_map<const Node*, std::array<llvm::Value*, 3>> frame_state_;
     std::unordered_map<const Node*, int64_t> frame_cells_;
     std::vector<std::unordered_map<const Node*, llvm::Value*>> memo_;
+    std::unordered_map<const Node*, std::optional<std::pair<double, double>>> ranges_;  // int_range()
     // Vector code (see "vector loops").
     unsigned lanes_ = 1;           // lanes of the values being generated (1: scalar code)
     unsigned frame_lanes_ = 1;     // lanes of per-frame loops
