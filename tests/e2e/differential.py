@@ -22,7 +22,9 @@ dependencies, stencils and computed indices, array inputs, math builtins,
 casts, if-then-else, params (some overridden with --set), renamed axes and
 `use stem` functions. A theme per case biases the script towards one engine
 feature: static masks (row bounds), several statistics of one operand
-(fused states), grouped values (loops over bins) or deep nesting.
+(fused states), grouped values (loops over bins), deep nesting, or thin rings
+on wide frames (about one case in 16: runs of pixels, several rings in one
+loop, tiles of frames for the nav statistics).
 
 The script runs with `--engine interp` (the oracle) and with `--engine jit`
 at `--threads 1`, `2` and `3`, each writing NAME.npy files with `-o DIR/`.
@@ -306,6 +308,16 @@ def make_dataset(r, nprng, big):
             ny = r.choice([5, 9])
             ds.nav = (frames // (nx * ny), ny, nx)
         ds.sig = (sy, sx)
+    elif r.random() < 0.06:
+        # wide frames (the "rings" theme): thin masks over runs of pixels,
+        # tiles of frames for the nav reductions
+        ds.wide = True
+        ds.nav_rank = r.choice([1, 2, 2])
+        ds.sig_rank = 2
+        ds.dtype = r.choice(["f32", "f32", "u16", "u16", "f64", "i16", "u8", "i32"])
+        ds.sig = r.choice([(61, 64), (67, 59), (80, 71), (96, 96), (97, 90), (64, 128)])
+        frames = r.choice([1, 5, 8, 9, 15, 17, 24, 31])
+        ds.nav = (frames,) if ds.nav_rank == 1 else (max(1, frames // 3), 3)
     else:
         ds.nav_rank = r.choices([0, 1, 2, 3], [1, 2, 6, 1.5])[0]
         ds.sig_rank = 1 if r.random() < 0.15 else 2
@@ -414,6 +426,9 @@ class Gen:
         # several statistics of one operand (fused states), grouped values (bin loops), nesting
         themes = ["mixed", "masks", "stats", "grouped", "nested"]
         self.theme = "big" if big else r.choices(themes, [4, 1.5, 1.5, 1.2, 1.5])[0]
+        if getattr(ds, "wide", False):
+            self.theme = "rings"
+            self.stem = True
         self.stats_base = None
         # mostly one bins count per script (grouped values combine only with the same count)
         self.bins_counts = [r.choice([1, 2, 3, 4, 5, 7]), r.choice([1, 2, 3, 6])]
@@ -1215,6 +1230,34 @@ class Gen:
             spec = "sig"
         return self.reduce(op, x, spec, where=where)
 
+    def ring_out(self):
+        """A reduction over sig under a thin ring (width 1-4) of wide frames: the JIT visits the
+        runs of pixels of such masks, and sums of one operand over several rings share one loop;
+        now and then a statistic over nav of the data (tiles of frames)."""
+        ds = self.ds
+        sy, sx = self.sy, self.sx
+        if self.chance(0.15) and ds.nav_rank > 0:
+            op = self.r.choice(["mean", "var", "sum", "max", "std", "count"])
+            x = self.cond("frame", 0) if op == "count" else self.data()
+            return self.reduce(op, x, "nav")
+        op = self.r.choices(["sum", "mean", "count", "min", "max", "any"], [8, 2, 1, 1, 1, 0.5])[0]
+        if op in ("count", "any"):
+            x = self.cond("frame", 0)
+        elif self.chance(0.7):
+            x = self.data()
+        else:
+            x = self.frame_value(self.r.choice([0, 1]))
+        cy = (ds.extent[sy] - 1) / 2 + self.r.choice([0, 0, 0.5, -1.5, 2])
+        cx = (ds.extent[sx] - 1) / 2 + self.r.choice([0, 0, 0.5, 1, -2.25])
+        ri = self.r.randint(6, max(7, min(ds.extent[sy], ds.extent[sx]) // 2 - 4))
+        ro = ri + self.r.choice([1, 2, 3, 4])
+        where = E(f"ring({cy}, {cx}, {ri}, {ro})", 0, 1, "bool", axes=self.sig_axes, intval=True)
+        if self.chance(0.15):
+            o = self.cond("frame", 0)
+            where = E(f"({where.text} and {o.text})", 0, 1, "bool", **merge(where, o, intval=True, exact=True,
+                                                                              generic=False))
+        return self.reduce(op, x, "sig", where=where)
+
     def stats_out(self):
         """Another statistic of the same operand, axes and condition (shared or fused states)."""
         if self.stats_base is None:
@@ -1473,6 +1516,8 @@ class Gen:
         n_out = self.r.randint(2, 3) if self.big else self.r.randint(2, 6)
         if self.theme in ("masks", "stats"):
             n_out += 2
+        if self.theme == "rings":
+            n_out += 5
         k = 0
         for i in range(n_out):
             if self.big:
@@ -1487,6 +1532,8 @@ class Gen:
                     makers.append((20, self.stats_out))
                 elif self.theme == "grouped":
                     makers.append((14, self.grouped_out))
+                elif self.theme == "rings":
+                    makers.append((24, self.ring_out))
             maker = self.r.choices([m[1] for m in makers], [m[0] for m in makers])[0]
             if self.out(f"o{k}", maker):
                 k += 1
