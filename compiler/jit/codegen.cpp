@@ -1694,16 +1694,41 @@ private:
         lanes_ = 1;
     }
 
+    /// The state pointers of the cells at the current chunk.
+    struct CellPtrs {
+        llvm::Value *a, *b, *n;
+    };
+    CellPtrs cell_ptrs(const LaneRed& v) {
+        StatePtrs st = state_of(*v.r);
+        llvm::Value* off = offset(v.cell.axes, v.cell.strides);
+        return {b_.CreateInBoundsGEP(f64_, st.a, off), b_.CreateInBoundsGEP(f64_, st.b, off),
+                b_.CreateInBoundsGEP(f64_, st.n, off)};
+    }
+
+    /// Chan et al.'s merge of a tile's moments (count `cnt`, mean, squared
+    /// deviations m2; lanes where `got`) into the state (mean `a`, M2 at c.b):
+    /// stores M2, returns the new mean.
+    llvm::Value* chan_merge(const Node& r, const CellPtrs& c, bool uniform, llvm::Value* a, llvm::Value* cnt,
+                            llvm::Value* got, llvm::Value* mean, llvm::Value* m2) {
+        llvm::Value* before = uniform ? splat(tile_before_) : lane_load(vt(), c.n, obj_state(&r, 2));
+        llvm::Value* total = b_.CreateFAdd(before, cnt);
+        llvm::Value* ratio = b_.CreateFDiv(cnt, b_.CreateSelect(got, total, cf(1)));
+        llvm::Value* bv = lane_load(vt(), c.b, obj_state(&r, 1));
+        llvm::Value* delta = b_.CreateFSub(mean, a);
+        llvm::Value* ma = b_.CreateFAdd(a, b_.CreateFMul(delta, ratio));
+        llvm::Value* mb = b_.CreateFAdd(b_.CreateFAdd(bv, m2),
+                                        b_.CreateFMul(b_.CreateFMul(delta, delta), b_.CreateFMul(before, ratio)));
+        lane_store(b_.CreateSelect(got, mb, bv), c.b, obj_state(&r, 1));
+        return b_.CreateSelect(got, ma, a);
+    }
+
     /// tile_merge() of small_int_moments() values (i32 lanes).
     void tile_merge_small_int(const LaneRed& v, const std::vector<llvm::Value*>& vals,
                               const std::vector<llvm::Value*>& takes) {
         const Node& r = *v.r;
         bool uniform = uniform_count(r);
-        StatePtrs st = state_of(r);
-        llvm::Value* off = offset(v.cell.axes, v.cell.strides);
-        llvm::Value* pa = b_.CreateInBoundsGEP(f64_, st.a, off);
-        llvm::Value* pb = b_.CreateInBoundsGEP(f64_, st.b, off);
-        llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, off);
+        CellPtrs c = cell_ptrs(v);
+        llvm::Value *pa = c.a, *pn = c.n;
         llvm::Type* i32v = vt(llvm::Type::getInt32Ty(ctx_));
         llvm::Type* f32v = vt(llvm::Type::getFloatTy(ctx_));
         size_t frames = vals.size();
@@ -1734,16 +1759,7 @@ private:
                 dev = b_.CreateSelect(takes[t], dev, llvm::Constant::getNullValue(f32v));
                 m2 = b_.CreateIntrinsic(llvm::Intrinsic::fma, {f32v}, {dev, dev, m2});
             }
-            llvm::Value* before = uniform ? splat(tile_before_) : lane_load(vt(), pn, obj_state(&r, 2));
-            llvm::Value* total = b_.CreateFAdd(before, cnt);
-            llvm::Value* ratio = b_.CreateFDiv(cnt, b_.CreateSelect(got, total, cf(1)));
-            llvm::Value* bv = lane_load(vt(), pb, obj_state(&r, 1));
-            llvm::Value* delta = b_.CreateFSub(mean, a);
-            llvm::Value* ma = b_.CreateFAdd(a, b_.CreateFMul(delta, ratio));
-            llvm::Value* mb = b_.CreateFAdd(b_.CreateFAdd(bv, b_.CreateFPExt(m2, vt())),
-                                            b_.CreateFMul(b_.CreateFMul(delta, delta), b_.CreateFMul(before, ratio)));
-            na = b_.CreateSelect(got, ma, a);
-            lane_store(b_.CreateSelect(got, mb, bv), pb, obj_state(&r, 1));
+            na = chan_merge(r, c, uniform, a, cnt, got, mean, b_.CreateFPExt(m2, vt()));
         }
         lane_store(na, pa, obj_state(&r, 0));
         if (!uniform) lane_store(reassoc_add(lane_load(vt(), pn, obj_state(&r, 2)), cnt), pn, obj_state(&r, 2));
@@ -1808,11 +1824,8 @@ private:
         const Node& r = *v.r;
         if (small_int_moments(r)) return tile_merge_small_int(v, vals, takes);
         bool uniform = uniform_count(r);
-        StatePtrs st = state_of(r);
-        llvm::Value* off = offset(v.cell.axes, v.cell.strides);
-        llvm::Value* pa = b_.CreateInBoundsGEP(f64_, st.a, off);
-        llvm::Value* pb = b_.CreateInBoundsGEP(f64_, st.b, off);
-        llvm::Value* pn = b_.CreateInBoundsGEP(f64_, st.n, off);
+        CellPtrs c = cell_ptrs(v);
+        llvm::Value *pa = c.a, *pn = c.n;
         size_t frames = vals.size();
         auto each = [&](auto&& f) {
             std::vector<llvm::Value*> out;
@@ -1872,15 +1885,7 @@ private:
                 llvm::Value* dev = b_.CreateSelect(takes[t], b_.CreateFSub(vals[t], mean), cf(0));
                 m2 = b_.CreateIntrinsic(llvm::Intrinsic::fma, {vt()}, {dev, dev, m2});
             }
-            llvm::Value* before = uniform ? splat(tile_before_) : lane_load(vt(), pn, obj_state(&r, 2));
-            llvm::Value* total = b_.CreateFAdd(before, cnt);
-            llvm::Value* ratio = b_.CreateFDiv(cnt, b_.CreateSelect(got, total, cf(1)));
-            llvm::Value* bv = lane_load(vt(), pb, obj_state(&r, 1));
-            llvm::Value* delta = b_.CreateFSub(mean, a);
-            llvm::Value* ma = b_.CreateFAdd(a, b_.CreateFMul(delta, ratio));
-            llvm::Value* mb = b_.CreateFAdd(b_.CreateFAdd(bv, m2), b_.CreateFMul(b_.CreateFMul(delta, delta), b_.CreateFMul(before, ratio)));
-            na = b_.CreateSelect(got, ma, a);
-            lane_store(b_.CreateSelect(got, mb, bv), pb, obj_state(&r, 1));
+            na = chan_merge(r, c, uniform, a, cnt, got, mean, m2);
             break;
         }
         default: throw std::logic_error("internal error: no tile merge for this reduction");

@@ -485,6 +485,20 @@ private:
             bool whole = true;  // every reduction's `where` is the static mask
         };
         std::vector<RunSet> run_sets;
+        // The runs of a mask, row by row, in pieces of at most kRunLanes
+        // pixels: [row, x0, n, ...].
+        auto pieces_of = [&](const std::vector<uint8_t>& bits, std::vector<int64_t>& out) {
+            for (int64_t y = 0; y < h; ++y)
+                for (int64_t x = 0; x < w;) {
+                    if (!bits[static_cast<size_t>(y * w + x)]) {
+                        ++x;
+                        continue;
+                    }
+                    int64_t x0 = x;
+                    while (x < w && bits[static_cast<size_t>(y * w + x)] && x - x0 < kRunLanes) ++x;
+                    out.insert(out.end(), {y, x0, x - x0});
+                }
+        };
         Env env;
         for (const Node* r : g.reductions) {
             std::vector<const Node*> conj;
@@ -616,16 +630,7 @@ private:
                 RunSet& rs = run_sets[merged_sets[k]];
                 part.reductions.push_back(rs.reds.front());
                 table[k] = static_cast<int64_t>(pieces.size() / 3);
-                for (int64_t y = 0; y < h; ++y)
-                    for (int64_t x = 0; x < w;) {
-                        if (!rs.bits[static_cast<size_t>(y * w + x)]) {
-                            ++x;
-                            continue;
-                        }
-                        int64_t x0 = x;
-                        while (x < w && rs.bits[static_cast<size_t>(y * w + x)] && x - x0 < kRunLanes) ++x;
-                        pieces.insert(pieces.end(), {y, x0, x - x0});
-                    }
+                pieces_of(rs.bits, pieces);
                 rs.reds.clear();
             }
             table[k_count] = static_cast<int64_t>(pieces.size() / 3);
@@ -641,16 +646,7 @@ private:
         for (RunSet& rs : run_sets) {
             if (rs.reds.empty()) continue;  // merged above
             std::vector<int64_t> runs;
-            for (int64_t y = 0; y < h; ++y)
-                for (int64_t x = 0; x < w;) {
-                    if (!rs.bits[static_cast<size_t>(y * w + x)]) {
-                        ++x;
-                        continue;
-                    }
-                    int64_t x0 = x;
-                    while (x < w && rs.bits[static_cast<size_t>(y * w + x)] && x - x0 < kRunLanes) ++x;
-                    runs.insert(runs.end(), {y, x0, x - x0});
-                }
+            pieces_of(rs.bits, runs);
             LoopGroup part;
             part.space = g.space;
             part.reductions = rs.reds;
