@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <malloc.h>
 #include <exception>
 #include <iostream>
 
@@ -400,6 +401,13 @@ int main_guarded(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Arrays of a frame's or a scan's size (materialised masks, results,
+    // states) are allocated and freed throughout a run. glibc would map
+    // each one of 128 KiB or more anew and page-fault it in, at about 1 µs
+    // a page on a virtual machine (materialising 16 ring masks took 6 ms
+    // that way); from the heap, and kept there when freed, they are reused.
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     int status = main_guarded(argc, argv);
     tem::rt::Cluster::get().finish();
     return status;

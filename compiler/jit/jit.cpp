@@ -16,7 +16,10 @@
 #include <llvm/Config/llvm-config.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/IR/PassTimingInfo.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Passes/StandardInstrumentations.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/xxhash.h>
@@ -32,6 +35,7 @@
 #include <mutex>
 #include <unistd.h>
 #include <stdexcept>
+#include <vector>
 
 namespace tem::compiler {
 
@@ -43,6 +47,18 @@ std::string take(llvm::Error err) {
     os << err;
     return os.str();
 }
+
+/// Set when the LLVM options could not be parsed.
+std::string& llvm_options_error() {
+    static std::string error;
+    return error;
+}
+
+/// The optimisation pipeline of every kernel (see Jit::compile).
+constexpr const char* kPipeline =
+    "function(simplifycfg,sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,sroa,early-cse<memssa>,"
+    "loop-mssa(licm,loop-rotate,licm),simplifycfg,instcombine<no-verify-fixpoint>,"
+    "loop(indvars,loop-deletion,loop-unroll-full),gvn,instcombine<no-verify-fixpoint>,simplifycfg,dse,adce)";
 
 /// A kernel cache file: this magic, the hash of the payload, the payload
 /// (an ELF object).
@@ -138,7 +154,17 @@ Jit::Jit() {
     std::call_once(once, [] {
         llvm::InitializeNativeTarget();
         llvm::InitializeNativeTargetAsmPrinter();
+        // Loop strength reduction is off: the kernels' loops already step
+        // their addresses directly, and it cost W7 7 ms of its 31 ms of
+        // machine code generation for no measurable speed. The environment
+        // variable TEM_LLVM_ARGS adds LLVM options (e.g. -time-passes).
+        const char* argv[] = {"tem", "-disable-lsr"};
+        std::string errors;
+        llvm::raw_string_ostream es(errors);
+        if (!llvm::cl::ParseCommandLineOptions(2, argv, "", &es, "TEM_LLVM_ARGS"))
+            llvm_options_error() = "TEM_LLVM_ARGS: " + es.str();
     });
+    if (!llvm_options_error().empty()) throw std::runtime_error(llvm_options_error());
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) throw std::runtime_error("internal error: cannot target the host: " + take(jtmb.takeError()));
     jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
@@ -211,16 +237,25 @@ void* Jit::compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::L
         llvm::FunctionAnalysisManager fam;
         llvm::CGSCCAnalysisManager cgam;
         llvm::ModuleAnalysisManager mam;
-        llvm::PipelineTuningOptions pto;
-        pto.LoopVectorization = true;
-        pto.SLPVectorization = true;
-        llvm::PassBuilder pb(tm_.get(), pto);
+        llvm::PassInstrumentationCallbacks pic;
+        llvm::StandardInstrumentations si(module->getContext(), false);
+        si.registerCallbacks(pic, &mam);  // -time-passes in TEM_LLVM_ARGS
+        llvm::PassBuilder pb(tm_.get(), llvm::PipelineTuningOptions(), std::nullopt, &pic);
         pb.registerModuleAnalyses(mam);
         pb.registerCGSCCAnalyses(cgam);
         pb.registerFunctionAnalyses(fam);
         pb.registerLoopAnalyses(lam);
         pb.crossRegisterProxies(lam, fam, cgam, mam);
-        llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+        // The kernels are one function with explicit vector loops and
+        // nothing to inline: O3's function simplification without its
+        // inliner, loop vectoriser, SLP vectoriser and the repeated rounds
+        // that find nothing here. W7's optimisation went from 20 to 7 ms
+        // with run times within the noise (docs/performance.md); the early
+        // simplifycfg + instcombine before the loop passes matters (16
+        // rings on u16 were 25% slower without it).
+        llvm::ModulePassManager mpm;
+        if (auto err = pb.parsePassPipeline(mpm, kPipeline))
+            throw std::runtime_error("internal error: " + take(std::move(err)));
         mpm.run(*module, mam);
     }
     if (text) {
@@ -236,6 +271,7 @@ void* Jit::compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::L
             throw std::runtime_error("internal error: the target cannot emit object files");
         cg.run(*module);
     }
+    if (std::getenv("TEM_LLVM_ARGS")) llvm::reportAndResetTimings();
     ++compiled_;
     llvm::StringRef bytes(object.data(), object.size());
     void* fn = add_object(bytes, symbol);

@@ -75,6 +75,24 @@ TEST(Interpreter, SumsOverSigNavAll) {
     EXPECT_EQ(r["t"].values[0], 276);
 }
 
+// Sig-kind values are computed before the pass one node at a time over all
+// pixels (Evaluator::columns): constants, coordinates of either axis,
+// selects, modulo, f32 casts and mins must give what the element-wise
+// definition gives at each pixel.
+TEST(Interpreter, SigKindValuesOverWholeFrames) {
+    EvalRun r = run(
+        "input d\n"
+        "out a = sum(d * ((if qy == 0 then hypot(qx - 0.5, 2) else min(f32(qx) / 3, 0.25)) + (qy + qx) % 2), sig)\n"
+        "out m = sum(d, sig, where = qy + 1 > qx and qx < 1)\n");
+    double w[4] = {std::sqrt(4.25), std::sqrt(4.25) + 1, 1, 0.25};
+    for (int f = 0; f < 6; ++f) {
+        double want = 0;
+        for (int i = 0; i < 4; ++i) want += (4 * f + i) * w[i];
+        EXPECT_NEAR(r["a"].values[static_cast<size_t>(f)], want, 1e-12) << "frame " << f;
+        EXPECT_EQ(r["m"].values[static_cast<size_t>(f)], (4 * f) + (4 * f + 2));  // pixels (0, 0) and (1, 0)
+    }
+}
+
 TEST(Interpreter, WhereAndAxisLists) {
     EvalRun r = run("input d\nout a = sum(d, sig, where = qx == 1)\nout b = sum(d, (qx))\n");
     EXPECT_EQ(r["a"].values[0], 1 + 3);
