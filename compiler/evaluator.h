@@ -247,7 +247,8 @@ protected:
         };
         shared(n);
         auto m = layout(n, n.axes);
-        if (columnar(n)) {
+        std::unordered_set<const Node*> seen_columnar;
+        if (columnar(n, seen_columnar)) {
             std::unordered_map<const Node*, std::vector<double>> memo;
             Column c = columns(n, *m, memo);
             for (size_t i = 0; i < m->values.size(); ++i) m->values[i] = c.values[i * c.step];
@@ -262,12 +263,12 @@ protected:
     /// True when every node under `n` that is not materialised yet is a
     /// constant, a coordinate or an elementwise op (nothing that reads data,
     /// arrays or reductions): columns() can evaluate it.
-    bool columnar(const Node& n) const {
-        if (mats_[n.id]) return true;
+    bool columnar(const Node& n, std::unordered_set<const Node*>& seen) const {
+        if (mats_[n.id] || !seen.insert(&n).second) return true;
         if (n.op == ir::Op::Const || n.op == ir::Op::Coord) return true;
         if (!ir::is_elementwise(n.op)) return false;
         for (const ir::NodeRef& a : n.args)
-            if (!columnar(*a)) return false;
+            if (!columnar(*a, seen)) return false;
         return true;
     }
 
@@ -288,37 +289,20 @@ protected:
         if (src && src->axes == m.axes) return {src->values.data(), 1};
         if (!src && n.op == ir::Op::Const) return {&n.value, 0};
         if (auto it = memo.find(&n); it != memo.end()) return {it->second.data(), 1};
-        const size_t count = m.values.size();
-        std::vector<double> out(count);
-        // The coordinate of dataset axis `axis` at each point: blocks of
-        // `stride` points share one.
-        auto coords = [&](int axis, double* c) {
-            for (size_t k = 0; k < m.axes.size(); ++k)
-                if (m.axes[k] == axis) {
-                    const size_t stride = static_cast<size_t>(m.strides[k]);
-                    const int64_t len = m.shape[k];
-                    for (size_t i = 0, b = 0; i < count; i += stride, ++b)
-                        std::fill(c + i, c + i + stride, static_cast<double>(static_cast<int64_t>(b) % len));
-                    return;
-                }
-            std::fill(c, c + count, 0.0);
-        };
-        if (src) {
-            // Gather: the offset into `src` of each point of `m`.
-            std::vector<int64_t> off(count, 0);
-            std::vector<double> c(count);
-            for (size_t k = 0; k < src->axes.size(); ++k) {
-                coords(src->axes[k], c.data());
-                for (size_t i = 0; i < count; ++i) off[i] += static_cast<int64_t>(c[i]) * src->strides[k];
-            }
-            for (size_t i = 0; i < count; ++i) out[i] = src->values[static_cast<size_t>(off[i])];
-        } else if (n.op == ir::Op::Coord) {
-            coords(n.axis, out.data());
+        std::vector<double> out(m.values.size());
+        if (src || n.op == ir::Op::Coord) {
+            // A materialised value over other axes, or a coordinate: looked
+            // up at each point.
+            Env env;
+            size_t i = 0;
+            for_each_point(m.axes, m.shape, env, [&](Env& e) {
+                out[i++] = src ? src->values[static_cast<size_t>(offset(*src, e))] : static_cast<double>(e.coord[n.axis]);
+            });
         } else {
             Column args[3] = {};
             for (size_t k = 0; k < n.args.size(); ++k) args[k] = columns(*n.args[k], m, memo);
             double in[3] = {0, 0, 0};
-            for (size_t i = 0; i < count; ++i) {
+            for (size_t i = 0; i < out.size(); ++i) {
                 for (size_t k = 0; k < n.args.size(); ++k) in[k] = args[k].values[i * args[k].step];
                 out[i] = ir::apply(n, in);
             }

@@ -509,12 +509,6 @@ private:
                 std::vector<const Node*> parts;
                 bool whole = implied_parts(**r->where(), pp, parts);
                 if (whole) conj = {r->where()->get()};
-                // Masks materialised over exactly (y, x) are read directly.
-                std::vector<const double*> direct;
-                for (const Node* c : conj) {
-                    const Materialized* mm = mats_[c->id].get();
-                    direct.push_back(mm && mm->axes == std::vector<int>{ya, xa} ? mm->values.data() : nullptr);
-                }
                 std::vector<uint8_t> bits(static_cast<size_t>(h * w));
                 int64_t pixels = 0, runs = 0, hull = 0;
                 bounds.assign(static_cast<size_t>(2 * h), 0);
@@ -524,8 +518,7 @@ private:
                     for (int64_t x = 0; x < w; ++x) {
                         env.coord[xa] = x;
                         bool all = true;
-                        for (size_t k = 0; k < conj.size() && all; ++k)
-                            all = direct[k] ? direct[k][y * w + x] != 0 : eval(*conj[k], env) != 0;
+                        for (const Node* c : conj) all = all && eval(*c, env) != 0;
                         bits[static_cast<size_t>(y * w + x)] = all;
                         if (all) {
                             lo = std::min(lo, x);

@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <unistd.h>
 #include <stdexcept>
 #include <vector>
@@ -165,6 +166,7 @@ Jit::Jit() {
             llvm_options_error() = "TEM_LLVM_ARGS: " + es.str();
     });
     if (!llvm_options_error().empty()) throw std::runtime_error(llvm_options_error());
+    timing_passes_ = std::getenv("TEM_LLVM_ARGS") != nullptr;
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb) throw std::runtime_error("internal error: cannot target the host: " + take(jtmb.takeError()));
     jtmb->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
@@ -237,10 +239,14 @@ void* Jit::compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::L
         llvm::FunctionAnalysisManager fam;
         llvm::CGSCCAnalysisManager cgam;
         llvm::ModuleAnalysisManager mam;
+        // Pass instrumentation (-time-passes) only when LLVM options were given.
         llvm::PassInstrumentationCallbacks pic;
-        llvm::StandardInstrumentations si(module->getContext(), false);
-        si.registerCallbacks(pic, &mam);  // -time-passes in TEM_LLVM_ARGS
-        llvm::PassBuilder pb(tm_.get(), llvm::PipelineTuningOptions(), std::nullopt, &pic);
+        std::optional<llvm::StandardInstrumentations> si;
+        if (timing_passes_) {
+            si.emplace(module->getContext(), false);
+            si->registerCallbacks(pic, &mam);
+        }
+        llvm::PassBuilder pb(tm_.get(), llvm::PipelineTuningOptions(), std::nullopt, timing_passes_ ? &pic : nullptr);
         pb.registerModuleAnalyses(mam);
         pb.registerCGSCCAnalyses(cgam);
         pb.registerFunctionAnalyses(fam);
@@ -271,7 +277,7 @@ void* Jit::compile(std::unique_ptr<llvm::Module> module, std::unique_ptr<llvm::L
             throw std::runtime_error("internal error: the target cannot emit object files");
         cg.run(*module);
     }
-    if (std::getenv("TEM_LLVM_ARGS")) llvm::reportAndResetTimings();
+    if (timing_passes_) llvm::reportAndResetTimings();
     ++compiled_;
     llvm::StringRef bytes(object.data(), object.size());
     void* fn = add_object(bytes, symbol);

@@ -68,6 +68,7 @@ private:
     std::string cpu_, features_;
     int vector_bits_ = 128;
     std::string cache_dir_;  ///< empty: no kernel cache
+    bool timing_passes_ = false;  ///< LLVM options given (TEM_LLVM_ARGS): pass timings are kept and reported
     int cached_ = 0, compiled_ = 0;
 };
 
