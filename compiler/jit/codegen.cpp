@@ -388,7 +388,8 @@ private:
     // Values are f64 scalars, or in vector code (lanes_ > 1) vectors of
     // lanes_ f64 values, one per pixel of a chunk along lane_axis_.
     llvm::Type* vt() const { return lanes_ == 1 ? f64_ : llvm::FixedVectorType::get(f64_, lanes_); }
-    llvm::Type* vt(llvm::Type* elem) const { return lanes_ == 1 ? elem : llvm::FixedVectorType::get(elem, lanes_); }
+    llvm::Type* vt(llvm::Type* elem) const { return vtn(elem, lanes_); }
+    llvm::Type* vtn(llvm::Type* elem, unsigned n) const { return n == 1 ? elem : llvm::FixedVectorType::get(elem, n); }
     llvm::Value* splat(llvm::Value* v) { return lanes_ == 1 ? v : b_.CreateVectorSplat(lanes_, v); }
     llvm::Value* cf(double v) { return llvm::ConstantFP::get(vt(), v); }
     llvm::Value* cf1(double v) { return llvm::ConstantFP::get(f64_, v); }
@@ -1639,10 +1640,10 @@ private:
     /// Per-frame totals computed in the tile loop: one accumulator (and
     /// count) per reduction and frame of the tile, in registers.
     void fused_init(int frames_in) {
-        lanes_ = tile_lanes_;
         for (const Node* r : *fused_) {
             auto& acc = fused_acc_[r];
             bool is_int = int_state_.count(r) != 0;
+            lanes_ = fused_lanes(*r);
             llvm::Type* ty = vt(is_int ? acc_int_ : f64_);
             llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
             while (acc.size() < static_cast<size_t>(2 * frames_in)) acc.push_back(eb.CreateAlloca(ty));
@@ -1664,13 +1665,33 @@ private:
                 b_.CreateStore(b_.CreateSelect(take, b_.CreateAdd(a, x), a), acc[2 * t]);
                 continue;
             }
-            llvm::Value* a = b_.CreateLoad(vt(), acc[2 * t]);
-            b_.CreateStore(lane_combine(r->rop, a, nullptr, gen(*r->operand()), take), acc[2 * t]);
-            if (r->rop == ReduceOp::Mean) {
-                llvm::Value* n = b_.CreateLoad(vt(), acc[2 * t + 1]);
-                b_.CreateStore(reassoc_add(n, b_.CreateSelect(take, cf(1), cf(0))), acc[2 * t + 1]);
+            // The chunk's two halves are added first: accumulators of half
+            // the lanes, so that a tile's frames keep theirs in registers.
+            llvm::Value* x = r->rop == ReduceOp::Count ? b_.CreateSelect(b_.CreateAnd(take, truthy(gen(*r->operand()))), cf(1), cf(0))
+                                                       : b_.CreateSelect(take, gen(*r->operand()), cf(0));
+            unsigned half = fused_lanes(*r);
+            llvm::Value* a = b_.CreateLoad(vtn(f64_, half), acc[2 * t]);
+            b_.CreateStore(reassoc_add(a, halves(x, half)), acc[2 * t]);
+            if (r->rop == ReduceOp::Mean && static_count(*r) < 0) {
+                llvm::Value* n = b_.CreateLoad(vtn(f64_, half), acc[2 * t + 1]);
+                b_.CreateStore(reassoc_add(n, halves(b_.CreateSelect(take, cf(1), cf(0)), half)), acc[2 * t + 1]);
             }
         }
+    }
+
+    /// Lanes of a fused total's accumulator: half a tile chunk for f64
+    /// totals, which add the chunk's halves first.
+    unsigned fused_lanes(const Node& r) const {
+        return int_state_.count(&r) || tile_lanes_ < 2 ? tile_lanes_ : tile_lanes_ / 2;
+    }
+
+    /// The sum of the two halves of vector `x` (as a vector of `half` lanes).
+    llvm::Value* halves(llvm::Value* x, unsigned half) {
+        auto n = static_cast<unsigned>(llvm::cast<llvm::FixedVectorType>(x->getType())->getNumElements());
+        if (n == half) return x;
+        std::vector<int> lo(half), hi(half);
+        for (unsigned i = 0; i < half; ++i) lo[i] = static_cast<int>(i), hi[i] = static_cast<int>(i + half);
+        return reassoc_add(b_.CreateShuffleVector(x, lo), b_.CreateShuffleVector(x, hi));
     }
 
     /// Combines the fused totals' lanes and writes each valid frame's result.
@@ -1689,8 +1710,10 @@ private:
                     if (p_.axes[a].nav) coord_[a] = tile_coord_[static_cast<size_t>(t)][a];
                 llvm::Value* a = int_state_.count(r)
                                      ? b_.CreateSIToFP(b_.CreateAddReduce(b_.CreateSExt(b_.CreateLoad(vt(acc_int_), acc[2 * t]), vt(i64_))), f64_)
-                                     : hsum(b_.CreateLoad(vt(), acc[2 * t]));
-                llvm::Value* n = r->rop == ReduceOp::Mean ? hsum(b_.CreateLoad(vt(), acc[2 * t + 1])) : cf1(1);
+                                     : hsum(b_.CreateLoad(vtn(f64_, fused_lanes(*r)), acc[2 * t]));
+                llvm::Value* n = r->rop != ReduceOp::Mean ? cf1(1)
+                                 : static_count(*r) >= 0 ? cf1(static_count(*r))
+                                                         : hsum(b_.CreateLoad(vtn(f64_, fused_lanes(*r)), acc[2 * t + 1]));
                 lanes_ = 1;
                 llvm::Value* v = finalize(*r, a, cf(0), n);
                 llvm::Value* ptr = b_.CreateInBoundsGEP(f64_, result_ptr_.at(r), offset(full.axes, full.strides));
@@ -2006,7 +2029,7 @@ private:
             if (!g.scalar.empty()) {
                 for (const Node* r : g.scalar)
                     if (frame_local(*r)) init_frame_states(*r);
-                nest(g.layout, 0, g.scalar);
+                if_frame_selected(g.scalar, [&] { nest(g.layout, 0, g.scalar); });
                 for (const Node* r : g.scalar)
                     if (frame_local(*r)) finish_frame(*r);
             }
@@ -2014,15 +2037,80 @@ private:
                 for (const Node* r : g.lanes) init_frame_states(*r);
                 group_reads_data_ = std::any_of(g.lanes.begin(), g.lanes.end(),
                                                 [&](const Node* r) { return reduction_reads_data(*r); });
-                if (g.run_sets >= 2) merged_run_loops(g);
-                else if (g.runs_slot >= 0) run_loops(g);
-                else vector_nest(g, g.lanes, false);
+                if_frame_selected(g.lanes, [&] {
+                    if (g.run_sets >= 2) merged_run_loops(g);
+                    else if (g.runs_slot >= 0) run_loops(g);
+                    else vector_nest(g, g.lanes, false);
+                });
                 for (const Node* r : g.lanes) finish_frame(*r);
             }
             bounds_ = nullptr;
         }
         memo_.pop_back();
         b_.CreateStore(b_.CreateFAdd(n_frame_, cf(1)), frames_done_);
+    }
+
+    /// The conjuncts of `w` (split at `and`) that vary over nav axes only:
+    /// one value per frame.
+    void frame_conjuncts(const Node& w, std::vector<const Node*>& out) const {
+        if (w.op == Op::And && !s_.leaf_slot.count(&w)) {
+            frame_conjuncts(*w.args[0], out);
+            frame_conjuncts(*w.args[1], out);
+        } else if (w.op != Op::Const && (w.axes & nav_) && !(w.axes & ~nav_) && per_frame_value(w)) {
+            out.push_back(&w);
+        }
+    }
+
+    /// True when `n` can be computed once per frame, before its loops: from
+    /// materialised arrays, nav coordinates and this pass's earlier results.
+    bool per_frame_value(const Node& n) const {
+        if (s_.leaf_slot.count(&n)) return true;
+        switch (n.op) {
+        case Op::Const: return true;
+        case Op::Coord: return p_.axes[n.axis].nav;
+        case Op::Data: return false;
+        case Op::Reduce: return result_ptr_.count(&n) != 0;
+        default: break;
+        }
+        for (const ir::NodeRef& a : n.args)
+            if (!per_frame_value(*a)) return false;
+        return true;
+    }
+
+    /// Emits `body` (the loops of per-frame reductions `rs`) behind one
+    /// branch when every reduction's `where` has conjuncts that hold or fail
+    /// for the frame as a whole (such as the test that sends a frame's
+    /// variance to its second sweep): a frame none of them selects skips the
+    /// loops, and the reductions keep their initial (empty) states.
+    template <class Body> void if_frame_selected(const std::vector<const Node*>& rs, Body body) {
+        std::vector<std::vector<const Node*>> conds;
+        for (const Node* r : rs) {
+            std::vector<const Node*> c;
+            if (frame_local(*r) && r->has_where) frame_conjuncts(**r->where(), c);
+            if (c.empty()) {
+                body();
+                return;
+            }
+            conds.push_back(std::move(c));
+        }
+        unsigned lanes = lanes_;
+        lanes_ = 1;
+        memo_.emplace_back();  // scalar values: not for the vector loops
+        llvm::Value* any = b_.getFalse();
+        for (const auto& c : conds) {
+            llvm::Value* all = b_.getTrue();
+            for (const Node* n : c) all = b_.CreateAnd(all, truthy(gen(*n)));
+            any = b_.CreateOr(any, all);
+        }
+        memo_.pop_back();
+        lanes_ = lanes;
+        llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "frame_selected", fn_);
+        llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "frame_skipped", fn_);
+        b_.CreateCondBr(any, run, after);
+        b_.SetInsertPoint(run);
+        body();
+        b_.CreateBr(after);
+        b_.SetInsertPoint(after);
     }
 
     void nest(const Layout& l, size_t depth, const std::vector<const Node*>& rs) {
