@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""NumPy baselines of bench/workloads/W1.tem ... W7.tem, written the way a good
+"""NumPy baselines of bench/workloads/W1.tem ... W7.tem and S1.tem, written the way a good
 NumPy user would write them: the file is opened with np.load(mmap_mode="r"),
 walked in chunks of frames, and every sum over the detector is a matrix
 product with a stack of masks (one BLAS call per chunk; the fused workloads
@@ -30,10 +30,14 @@ CY, CX = 64, 64   # the centre of the workloads' detectors (as in the .tem files
 R_BF = 16         # W2's bright-field disk
 R_COM = 24        # W4's centre-of-mass disk
 N_RINGS = 16      # W3: ring k keeps 4k <= r < 4k + 4
+RI, RO = 24, 60   # S1's annular dark field (ri <= r < ro) and FEM annulus (ri < r <= ro)
 
-WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "S1"]
 PARTS = {"W1": ["sum"], "W2": ["bf"], "W3": ["rings"], "W4": ["com"], "W5": ["meanvar"],
-         "W6": ["sum", "bf", "com", "meanvar"], "W7": ["sum", "bf", "rings", "com", "meanvar"]}
+         "W6": ["sum", "bf", "com", "meanvar"], "W7": ["sum", "bf", "rings", "com", "meanvar"],
+         # S1 (bench/workloads/S1.tem): BF, ADF, CoM field with divergence and
+         # curl (rotation 0, no flip: the field is the shift), FEM, sum frame.
+         "S1": ["bf", "adf", "com", "field", "fem", "sumframe"]}
 
 
 def radius(sy, sx):
@@ -49,6 +53,8 @@ def mask_columns(parts, sy, sx):
         cols.append(("frame_sum", np.ones((sy, sx))))
     if "bf" in parts:
         cols.append(("bf", r < R_BF))
+    if "adf" in parts:
+        cols.append(("adf", (r >= RI) & (r < RO)))
     if "rings" in parts:
         for k in range(N_RINGS):
             cols.append((f"ring{k}", (r >= 4 * k) & (r < 4 * k + 4)))
@@ -75,6 +81,12 @@ def run(path, workload, chunk_frames):
     mat = np.stack([m.reshape(pix) for _, m in cols], axis=1).astype(ct) if cols and not only_sum else None
     per_frame = np.empty((nframes, len(cols))) if cols else None
     meanvar = "meanvar" in parts
+    if "fem" in parts:
+        r = radius(sy, sx)[0]
+        annulus = np.flatnonzero(((r > RI) & (r <= RO)).reshape(pix))
+        fem = np.empty(nframes)
+    if "sumframe" in parts:
+        sum_frame = np.zeros(pix)
     if meanvar:
         mean = np.zeros(pix)
         m2 = np.zeros(pix)
@@ -88,6 +100,10 @@ def run(path, workload, chunk_frames):
             per_frame[lo:hi, 0] = c.sum(axis=1)
         elif mat is not None:
             per_frame[lo:hi] = c @ mat
+        if "fem" in parts:
+            fem[lo:hi] = c[:, annulus].std(axis=1, dtype=np.float64)
+        if "sumframe" in parts:
+            sum_frame += c.sum(axis=0)
         if meanvar:
             n = hi - lo
             cm = c.mean(axis=0)
@@ -108,6 +124,15 @@ def run(path, workload, chunk_frames):
         with np.errstate(invalid="ignore", divide="ignore"):
             out["com_y"] = np.where(w == 0, np.nan, per_frame[:, names.index("_com_y")] / w).reshape(nav)
             out["com_x"] = np.where(w == 0, np.nan, per_frame[:, names.index("_com_x")] / w).reshape(nav)
+    if "field" in parts:
+        fy, fx = out.pop("com_y"), out.pop("com_x")
+        out["field_y"], out["field_x"] = fy, fx
+        out["divergence"] = np.gradient(fy, axis=0) + np.gradient(fx, axis=1)
+        out["curl"] = np.gradient(fy, axis=1) - np.gradient(fx, axis=0)
+    if "fem" in parts:
+        out["fem"] = fem.reshape(nav)
+    if "sumframe" in parts:
+        out["sum_frame"] = sum_frame.reshape(sy, sx)
     if meanvar:
         out["mean_frame"] = mean.reshape(sy, sx)
         out["var_frame"] = (m2 / seen).reshape(sy, sx)
