@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -1154,37 +1155,54 @@ private:
             (operand->axes & prog_.nav_axes()) != 0) {
             // A per-frame variance, in one sweep over the frame when that is
             // accurate: the mean m and the mean square q give q - m^2, whose
-            // rounding error is at most (3n + 1)u q for n pixels in any order
-            // of summation (u = 2^-53; x^2 of f32 and 16-bit data is exact in
-            // f64, of f64 data within u x^2: 4n u q in all). That is within
+            // rounding error is at most (3n + 3)u q <= 4(n + 1)u q for n
+            // pixels, in any order of summation (u = 2^-53; to first order:
+            // (n + 1)u q for q with the squares of f64 data, 2n u q + u q for
+            // m^2 as |m| mean|x| <= q, u q for the difference). That is within
             // 1e-6 of the variance (the contract allows 1e-5) where
-            // q - m^2 >= 4n u q 1e6, i.e. unless the mean exceeds the standard
-            // deviation about 10^4.5 / sqrt(n) times (counting data: a mean
-            // below about 10^9 / n). Only frames that fail the test (and
-            // frames with NaN or infinity) take a second sweep: the corrected
-            // two-pass algorithm, mean((x - m)^2) - mean(x - m)^2, whose second
-            // term cancels the rounding error of m (Chan, Golub and LeVeque).
-            // Its `where` holds the frame's test as a nav-kind conjunct, which
-            // the JIT turns into one branch around the sweep. No division per
-            // pixel, as Welford's update has (which made FEM ten times slower).
+            // q - m^2 >= 4(n + 1)u q 1e6, i.e. unless the mean exceeds the
+            // standard deviation about 10^4.5 / sqrt(n) times (counting data:
+            // a mean below about 10^9 / n). The other frames (and frames with
+            // NaN, infinities or squares that overflow) take a second sweep:
+            // the corrected two-pass algorithm, mean((x - m)^2) - mean(x - m)^2,
+            // whose second term cancels the rounding error of m (Chan, Golub
+            // and LeVeque). Its `where` holds the frame's test as a nav-kind
+            // conjunct, which the JIT turns into one branch around the sweep;
+            // that test has a margin of 2 over the one choosing the result,
+            // so that a frame whose one-sweep value is not taken has always
+            // been swept, even if the two tests rounded differently. No
+            // division per pixel, as Welford's update has (which made FEM ten
+            // times slower). Over the bins axis (a grouped value), the count
+            // of a constant would not see the bins: two sweeps always.
             NodeRef x = operand->type == DType::F64 ? operand : unary(Op::Cast, operand, DType::F64);
             NodeRef m = ir::make_reduce(prog_, ir::ReduceOp::Mean, x, where, nullptr, 0, axes, DType::F64);
-            NodeRef q = ir::make_reduce(prog_, ir::ReduceOp::Mean, binary(Op::Mul, x, x, DType::F64), where, nullptr,
-                                        0, axes, DType::F64);
-            NodeRef n = ir::make_reduce(prog_, ir::ReduceOp::Count, ir::make_const(prog_, 1, DType::Bool), where,
-                                        nullptr, 0, axes, DType::I64);
-            NodeRef v1 = binary(Op::Sub, q, binary(Op::Mul, m, m, DType::F64), DType::F64);
-            NodeRef bound = binary(Op::Mul, binary(Op::Mul, ir::make_const(prog_, 4.5e-10, DType::F64), q, DType::F64),
-                                   unary(Op::Cast, n, DType::F64), DType::F64);
-            NodeRef ok = binary(Op::Ge, v1, bound, DType::Bool);
-            NodeRef again = unary(Op::Not, ok, DType::Bool);
-            NodeRef where2 = where ? binary(Op::And, where, again, DType::Bool) : again;
+            NodeRef ok, v1, where2 = where;
+            if (!((operand->axes | (where ? where->axes : 0)) & ir::kBinBit)) {
+                NodeRef q = ir::make_reduce(prog_, ir::ReduceOp::Mean, binary(Op::Mul, x, x, DType::F64), where,
+                                            nullptr, 0, axes, DType::F64);
+                NodeRef n = ir::make_reduce(prog_, ir::ReduceOp::Count, ir::make_const(prog_, 1, DType::Bool), where,
+                                            nullptr, 0, axes, DType::I64);
+                v1 = binary(Op::Sub, q, binary(Op::Mul, m, m, DType::F64), DType::F64);
+                NodeRef n1 = binary(Op::Add, unary(Op::Cast, n, DType::F64), ir::make_const(prog_, 1, DType::F64),
+                                    DType::F64);
+                NodeRef bound = binary(Op::Mul, binary(Op::Mul, ir::make_const(prog_, 4.5e-10, DType::F64), q, DType::F64),
+                                       n1, DType::F64);
+                NodeRef finite = binary(Op::Le, q, ir::make_const(prog_, std::numeric_limits<double>::max(), DType::F64),
+                                        DType::Bool);
+                auto passes = [&](double margin) {
+                    NodeRef b = binary(Op::Mul, bound, ir::make_const(prog_, margin, DType::F64), DType::F64);
+                    return binary(Op::And, binary(Op::Ge, v1, b, DType::Bool), finite, DType::Bool);
+                };
+                ok = passes(1);
+                NodeRef again = unary(Op::Not, passes(2), DType::Bool);
+                where2 = where ? binary(Op::And, where, again, DType::Bool) : again;
+            }
             NodeRef dev = binary(Op::Sub, x, m, DType::F64);
             NodeRef sq = binary(Op::Mul, dev, dev, DType::F64);
             NodeRef msq = ir::make_reduce(prog_, ir::ReduceOp::Mean, sq, where2, nullptr, 0, axes, DType::F64);
             NodeRef mdev = ir::make_reduce(prog_, ir::ReduceOp::Mean, dev, where2, nullptr, 0, axes, DType::F64);
-            NodeRef v2 = binary(Op::Sub, msq, binary(Op::Mul, mdev, mdev, DType::F64), DType::F64);
-            NodeRef v = ir::make_select(prog_, ok, v1, v2, DType::F64);
+            NodeRef v = binary(Op::Sub, msq, binary(Op::Mul, mdev, mdev, DType::F64), DType::F64);
+            if (ok) v = ir::make_select(prog_, ok, v1, v, DType::F64);
             // Rounding may leave a tiny negative; a variance is never below 0 (NaN stays NaN).
             v = ir::make_select(prog_, binary(Op::Lt, v, ir::make_const(prog_, 0, DType::F64), DType::Bool),
                                 ir::make_const(prog_, 0, DType::F64), v, DType::F64);

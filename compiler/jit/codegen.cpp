@@ -2108,7 +2108,9 @@ private:
         llvm::BasicBlock* after = llvm::BasicBlock::Create(ctx_, "frame_skipped", fn_);
         b_.CreateCondBr(any, run, after);
         b_.SetInsertPoint(run);
+        memo_.emplace_back();  // values of the branch are not valid after it
         body();
+        memo_.pop_back();
         b_.CreateBr(after);
         b_.SetInsertPoint(after);
     }
