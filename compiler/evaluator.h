@@ -472,15 +472,12 @@ protected:
     /// The conjuncts of `n` (split at `and`) that are nav-kind and known
     /// before pass `pp`.
     void nav_conditions(const Node& n, const PassPlan& pp, std::vector<const Node*>& out) const {
-        if (n.op == ir::Op::And) {
-            nav_conditions(*n.args[0], pp, out);
-            nav_conditions(*n.args[1], pp, out);
-            return;
-        }
-        if ((n.axes & ~nav_) != 0 || nav_ == 0) return;
-        const Avail& a = plan_.avail.at(&n);
-        bool in_this_pass = a.data || a.local_stage == Avail::kDataLocal || (a.local_stage >= 0 && a.ready == pp.index);
-        if (!in_this_pass && a.ready <= pp.index) out.push_back(&n);
+        ir::for_each_conjunct(n, [&](const Node& c) {
+            if ((c.axes & ~nav_) != 0 || nav_ == 0) return;
+            const Avail& a = plan_.avail.at(&c);
+            bool in_this_pass = a.data || a.local_stage == Avail::kDataLocal || (a.local_stage >= 0 && a.ready == pp.index);
+            if (!in_this_pass && a.ready <= pp.index) out.push_back(&c);
+        });
     }
 
     struct Running {

@@ -167,6 +167,16 @@ NodeRef make_data(Program& p, std::vector<NodeRef> index, AxisSet axes, DType ty
 NodeRef make_array_read(Program& p, int array, std::vector<NodeRef> index, AxisSet axes, DType type);
 NodeRef make_reduce(Program& p, ReduceOp rop, NodeRef operand, NodeRef where, NodeRef by,
                     int64_t bins, AxisSet reduce_axes, DType type);
+/// Calls `f(c)` for every conjunct c of `n`: `n` split at `and`.
+template <class F> void for_each_conjunct(const Node& n, F&& f) {
+    if (n.op == Op::And) {
+        for_each_conjunct(*n.args[0], f);
+        for_each_conjunct(*n.args[1], f);
+    } else {
+        f(n);
+    }
+}
+
 /// Same node with a new label (for printing); returns a copy sharing children.
 NodeRef with_label(Program& p, const NodeRef& n, const std::string& label);
 

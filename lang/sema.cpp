@@ -1189,12 +1189,10 @@ private:
                                        n1, DType::F64);
                 NodeRef finite = binary(Op::Le, q, ir::make_const(prog_, std::numeric_limits<double>::max(), DType::F64),
                                         DType::Bool);
-                auto passes = [&](double margin) {
-                    NodeRef b = binary(Op::Mul, bound, ir::make_const(prog_, margin, DType::F64), DType::F64);
-                    return binary(Op::And, binary(Op::Ge, v1, b, DType::Bool), finite, DType::Bool);
-                };
-                ok = passes(1);
-                NodeRef again = unary(Op::Not, passes(2), DType::Bool);
+                auto passes = [&](NodeRef b) { return binary(Op::And, binary(Op::Ge, v1, b, DType::Bool), finite, DType::Bool); };
+                ok = passes(bound);
+                NodeRef again = unary(Op::Not, passes(binary(Op::Mul, bound, ir::make_const(prog_, 2, DType::F64), DType::F64)),
+                                      DType::Bool);
                 where2 = where ? binary(Op::And, where, again, DType::Bool) : again;
             }
             NodeRef dev = binary(Op::Sub, x, m, DType::F64);

@@ -2050,15 +2050,12 @@ private:
         b_.CreateStore(b_.CreateFAdd(n_frame_, cf(1)), frames_done_);
     }
 
-    /// The conjuncts of `w` (split at `and`) that vary over nav axes only:
-    /// one value per frame.
+    /// The conjuncts of `w` that vary over nav axes only and can be
+    /// computed before the frame's loops: one value per frame.
     void frame_conjuncts(const Node& w, std::vector<const Node*>& out) const {
-        if (w.op == Op::And && !s_.leaf_slot.count(&w)) {
-            frame_conjuncts(*w.args[0], out);
-            frame_conjuncts(*w.args[1], out);
-        } else if (w.op != Op::Const && (w.axes & nav_) && !(w.axes & ~nav_) && per_frame_value(w)) {
-            out.push_back(&w);
-        }
+        ir::for_each_conjunct(w, [&](const Node& c) {
+            if (c.op != Op::Const && (c.axes & nav_) && !(c.axes & ~nav_) && per_frame_value(c)) out.push_back(&c);
+        });
     }
 
     /// True when `n` can be computed once per frame, before its loops: from

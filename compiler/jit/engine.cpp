@@ -417,12 +417,9 @@ private:
     /// The conjuncts of a `where` that are complete before the pass and vary
     /// over sig axes only (masks): where they are false, nothing is updated.
     void static_conjuncts(const Node& w, const PassPlan& pp, std::vector<const Node*>& out) const {
-        if (w.op == ir::Op::And) {
-            static_conjuncts(*w.args[0], pp, out);
-            static_conjuncts(*w.args[1], pp, out);
-            return;
-        }
-        if (!in_pass_value(w, pp) && !(w.axes & p_.nav_axes()) && !(w.axes & ir::kBinBit)) out.push_back(&w);
+        ir::for_each_conjunct(w, [&](const Node& c) {
+            if (!in_pass_value(c, pp) && !(c.axes & p_.nav_axes()) && !(c.axes & ir::kBinBit)) out.push_back(&c);
+        });
     }
 
     /// The parts of a `where` that are true wherever its static conjuncts
