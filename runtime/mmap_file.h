@@ -36,9 +36,14 @@ public:
     const std::string& path() const { return path_; }
 
     /// Hints, when `sequential`, that bytes [offset, offset+length) will be
-    /// read in order (MADV_SEQUENTIAL: read-ahead on faults).
+    /// read in order: page-cached bytes are mapped at once (populate()),
+    /// others read ahead on faults (MADV_SEQUENTIAL).
     /// Out-of-range parts are clipped; failures are ignored (it is a hint).
     void advise(size_t offset, size_t length, bool sequential) const;
+
+    /// True when sampled pages of bytes [offset, offset+length) (a
+    /// page-aligned offset) are in the page cache.
+    bool resident(size_t offset, size_t length) const;
 
     /// Maps bytes [offset, offset+length) of page-cached data into the page
     /// tables in one call (MADV_POPULATE_READ, Linux 5.14+), instead of a

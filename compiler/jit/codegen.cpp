@@ -1392,7 +1392,9 @@ private:
             int64_t ahead = tile ? kTilePrefetchBytes
                             : bounds_ ? s_.frame_stride
                                       : std::min(s_.frame_stride, kPrefetchBytes);
-            if (tile)
+            if (tile && linear_next_tile())
+                prefetch_next_tile(lanes);
+            else if (tile)
                 for (llvm::Value* f : tile_frame_ptr_) prefetch(f, ahead, lanes);
             else
                 prefetch(frame_, ahead, lanes);
@@ -1409,19 +1411,50 @@ private:
         lanes_ = 1;
     }
 
+    /// True when the tile loops prefetch the next tile (the frames after
+    /// this full tile: no roi picks frames) rather than ahead in each frame.
+    bool linear_next_tile() const {
+        return !s_.roi && !bounds_ && tile_ > 1 && static_cast<int>(tile_frame_ptr_.size()) == tile_;
+    }
+
+    /// Prefetches the next tile in address order: the chunk at sig offset
+    /// `off` of each of the tile_ frames fetches tile_ chunks' bytes at
+    /// tile_ * off of the next tile's span, so that the whole next tile has
+    /// arrived when its loops start, read as one stream. Eight streams of
+    /// one chunk per frame (prefetching ahead in each frame) left the
+    /// memory idle: a nav sum over 1 GiB took 43 ms against 39 ms this way
+    /// (1 thread, the mapping populated). A prefetch past the data is
+    /// harmless: it never faults.
+    void prefetch_next_tile(unsigned lanes) {
+        int64_t t = tile_;
+        llvm::Value* at = b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), tile_frame_ptr_[0],
+                                       b_.CreateAdd(b_.CreateMul(sig_offset(), b_.getInt64(t)), b_.getInt64(t * s_.frame_stride)));
+        prefetch_lines(at, t * static_cast<int64_t>(lanes) * static_cast<int64_t>(dtype_size(s_.dtype)), 3);
+    }
+
     /// Prefetches the bytes of `lanes` elements at the current sig
     /// coordinates of the frame at `frame`, `ahead` bytes further on.
     void prefetch(llvm::Value* frame, int64_t ahead, unsigned lanes) {
-        llvm::Value* off = b_.getInt64(ahead);
+        llvm::Value* at = b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), frame, b_.CreateAdd(sig_offset(), b_.getInt64(ahead)));
+        prefetch_lines(at, static_cast<int64_t>(lanes) * static_cast<int64_t>(dtype_size(s_.dtype)), 1);
+    }
+
+    /// The byte offset in a frame of the current sig coordinates.
+    llvm::Value* sig_offset() {
+        llvm::Value* off = b_.getInt64(0);
         size_t k = 0;
         for (size_t a = 0; a < p_.axes.size(); ++a)
             if (!p_.axes[a].nav) off = b_.CreateAdd(off, b_.CreateMul(coord_[a], b_.getInt64(s_.sig_strides[k++])));
-        llvm::Value* at = b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), frame, off);
-        int64_t bytes = static_cast<int64_t>(lanes) * static_cast<int64_t>(dtype_size(s_.dtype));
+        return off;
+    }
+
+    /// A prefetch of each cache line of `bytes` bytes from `at`, with the
+    /// llvm.prefetch locality (3: prefetcht0, into every cache level; 1: prefetcht2).
+    void prefetch_lines(llvm::Value* at, int64_t bytes, int locality) {
         for (int64_t line = 0; line < bytes; line += 64)
             b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {ptr_},
                                {b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), at, b_.getInt64(line)), b_.getInt32(0),
-                                b_.getInt32(1), b_.getInt32(1)});
+                                b_.getInt32(locality), b_.getInt32(1)});
     }
 
     /// True when a reduction's operand or condition reads the data element

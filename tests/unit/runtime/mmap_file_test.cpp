@@ -32,6 +32,9 @@ TEST(MappedFile, MapsWholeFile) {
     file.advise(4097, 3000, true);
     file.advise(9000, 99999, false); // clipped
     file.advise(20000, 10, true);    // out of range: ignored
+    // Just written: the file is in the page cache (advise() maps it at once).
+    EXPECT_TRUE(file.resident(0, file.size()));
+    EXPECT_FALSE(file.resident(0, 3 * 4096 * 4096)); // samples past the end
 
     MappedFile moved(std::move(file));
     EXPECT_EQ(moved.size(), bytes.size());
