@@ -11,6 +11,7 @@
 
 #include "lang/ir.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -101,15 +102,41 @@ inline void acc_merge(ir::ReduceOp op, AccState& s, const AccState& o) {
 
 /// Merges the states of `cells` cells in the kernels' layout (a[0..c) |
 /// b[c..2c) | n[2c..3c)): `src`, covering later elements, into `dst`, each
-/// cell as acc_merge() does. Loops per kind of reduction, so that the common
-/// ones (sums, means, variances) vectorise.
-inline void acc_merge_cells(ir::ReduceOp op, double* dst, const double* src, int64_t cells) {
+/// cell as acc_merge() does. `uniform`: every cell of `dst` has one count,
+/// and every cell of `src` one count (a reduction without where over whole
+/// frames). Then sums, means and variances merge in loops without a branch
+/// or a division per cell, which the compiler vectorises (a merge per
+/// partition of the variance frame of 128 x 128 frames cost 9% of W5).
+inline void acc_merge_cells(ir::ReduceOp op, double* dst, const double* src, int64_t cells, bool uniform) {
     double* da = dst;
     double* db = dst + cells;
     double* dn = dst + 2 * cells;
     const double* sa = src;
     const double* sb = src + cells;
     const double* sn = src + 2 * cells;
+    bool moments = op == ir::ReduceOp::Sum || op == ir::ReduceOp::Mean || op == ir::ReduceOp::Count ||
+                   op == ir::ReduceOp::Var || op == ir::ReduceOp::Std;
+    if (uniform && moments && cells > 0) {
+        double m = sn[0], n0 = dn[0];
+        if (m == 0) return;
+        if (n0 == 0) {
+            std::copy(src, src + 3 * cells, dst);
+            return;
+        }
+        if (op == ir::ReduceOp::Var || op == ir::ReduceOp::Std) {
+            double w = m / (n0 + m);  // Chan et al.: the source's share
+            double f = n0 * w;
+            for (int64_t k = 0; k < cells; ++k) {
+                double delta = sa[k] - da[k];
+                db[k] = db[k] + sb[k] + delta * delta * f;
+                da[k] = da[k] + delta * w;
+            }
+        } else {
+            for (int64_t k = 0; k < cells; ++k) da[k] += sa[k];
+        }
+        std::fill(dn, dn + cells, n0 + m);
+        return;
+    }
     switch (op) {
     case ir::ReduceOp::Sum: case ir::ReduceOp::Mean: case ir::ReduceOp::Count:
         for (int64_t k = 0; k < cells; ++k) {

@@ -235,7 +235,8 @@ protected:
                     cv.wait(lock, [&] { return merged == part || failure; });
                     if (failure) return;
                     for (size_t i = 0; i < nav_reducing.size(); ++i)
-                        acc_merge_cells(nav_reducing[i]->rop, global[i].data(), states[i].data(), cells[i]);
+                        acc_merge_cells(nav_reducing[i]->rop, global[i].data(), states[i].data(), cells[i],
+                                        uniform_count(p_, *nav_reducing[i]));
                     ++merged;
                     if (opts_.control) opts_.control->partition_finished(pa.count);
                     cv.notify_all();
@@ -302,7 +303,8 @@ private:
         cluster.merge_all(flat, [&](std::vector<double>& lower, const std::vector<double>& higher) {
             size_t at = 0;
             for (size_t i = 0; i < nav_reducing.size(); ++i) {
-                acc_merge_cells(nav_reducing[i]->rop, lower.data() + at, higher.data() + at, cells[i]);
+                acc_merge_cells(nav_reducing[i]->rop, lower.data() + at, higher.data() + at, cells[i],
+                                uniform_count(p_, *nav_reducing[i]));
                 at += static_cast<size_t>(3 * cells[i]);
             }
         });
