@@ -1711,13 +1711,34 @@ private:
                 b_.CreateStore(b_.CreateSelect(take, b_.CreateAdd(a, x), a), acc[2 * t]);
                 continue;
             }
-            // The chunk's two halves are added first: accumulators of half
-            // the lanes, so that a tile's frames keep theirs in registers.
-            llvm::Value* x = r->rop == ReduceOp::Count ? b_.CreateSelect(b_.CreateAnd(take, truthy(gen(*r->operand()))), cf(1), cf(0))
-                                                       : b_.CreateSelect(take, gen(*r->operand()), cf(0));
+            // Accumulators of half the lanes, so that a tile's frames keep
+            // theirs in registers: each half of the chunk is added in turn,
+            // under its half of the condition (a masked add, and a masked
+            // fused multiply-add for a product: one instruction per half
+            // where zeroing, multiplying and adding the halves took three).
             unsigned half = fused_lanes(*r);
             llvm::Value* a = b_.CreateLoad(vtn(f64_, half), acc[2 * t]);
-            b_.CreateStore(reassoc_add(a, halves(x, half)), acc[2 * t]);
+            if (r->rop == ReduceOp::Count) {
+                llvm::Value* x = b_.CreateSelect(b_.CreateAnd(take, truthy(gen(*r->operand()))), cf(1), cf(0));
+                b_.CreateStore(reassoc_add(a, halves(x, half)), acc[2 * t]);
+            } else {
+                const Node& op = *r->operand();
+                bool product = op.op == Op::Mul && op.type == DType::F64 && op.args[0]->type == DType::F64 &&
+                               op.args[1]->type == DType::F64;
+                llvm::Value* x = product ? nullptr : gen(op);
+                llvm::Value* l = product ? gen(*op.args[0]) : nullptr;
+                llvm::Value* rr = product ? gen(*op.args[1]) : nullptr;
+                unsigned n = lanes_;
+                for (unsigned part = 0; part < n; part += half) {
+                    std::vector<int> idx(half);
+                    for (unsigned i = 0; i < half; ++i) idx[i] = static_cast<int>(part + i);
+                    auto pick = [&](llvm::Value* v) { return n == half ? v : b_.CreateShuffleVector(v, idx); };
+                    llvm::Value* sum = product ? b_.CreateIntrinsic(llvm::Intrinsic::fma, {vtn(f64_, half)}, {pick(l), pick(rr), a})
+                                               : reassoc_add(a, pick(x));
+                    a = b_.CreateSelect(pick(take), sum, a);
+                }
+                b_.CreateStore(a, acc[2 * t]);
+            }
             if (r->rop == ReduceOp::Mean && static_count(*r) < 0) {
                 llvm::Value* n = b_.CreateLoad(vtn(f64_, half), acc[2 * t + 1]);
                 b_.CreateStore(reassoc_add(n, halves(b_.CreateSelect(take, cf(1), cf(0)), half)), acc[2 * t + 1]);
