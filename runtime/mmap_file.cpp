@@ -125,7 +125,10 @@ void MappedFile::advise(size_t offset, size_t length, bool sequential) const {
 
 bool MappedFile::resident(size_t offset, size_t length) const {
     // A few pages stand for the range: mincore over all of them costs 18 ms
-    // per GiB, and a wrong guess costs speed only.
+    // per GiB, and a wrong guess costs speed only. Linux reports the page
+    // cache of a file mapping only to a caller who owns the file or could
+    // open it for writing; for others, pages not yet mapped read as absent,
+    // and their partitions take the sequential path as before.
     static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     constexpr size_t kSamples = 4;
     for (size_t i = 0; i < kSamples; ++i) {
