@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tem::rt {
 
@@ -56,11 +57,20 @@ private:
     std::string path_;
     const std::byte* data_ = nullptr;
     size_t size_ = 0;
+    /// mincore() tells this process the page cache of the file: Linux shows
+    /// it only to a caller who owns the file or could write it, and reports
+    /// every page resident to others.
+    bool mincore_tells_ = false;
 };
 
 /// Reads the first `count` bytes of `path` (fewer when the file is shorter),
 /// for format detection without mapping. Throws DataError like MappedFile.
 std::string read_file_head(const std::string& path, size_t count);
+
+/// True when the file's bytes at each of `offsets` are in the page cache,
+/// by reads that must not wait (preadv2 RWF_NOWAIT; they may start the
+/// kernel's read-ahead). False when it cannot tell.
+bool page_cached(const std::string& path, const std::vector<size_t>& offsets);
 
 /// The text of strerror(errnum) with a lower-case first letter, as used in
 /// tem's error messages ("no such file or directory").

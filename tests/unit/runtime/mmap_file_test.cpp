@@ -35,6 +35,12 @@ TEST(MappedFile, MapsWholeFile) {
     // Just written: the file is in the page cache (advise() maps it at once).
     EXPECT_TRUE(file.resident(0, file.size()));
     EXPECT_FALSE(file.resident(0, 3 * 4096 * 4096)); // samples past the end
+    // The test any reader can make (mincore hides the page cache of files
+    // the caller neither owns nor could write).
+    EXPECT_TRUE(page_cached(path, {0, 4096, 9999}));
+    EXPECT_FALSE(page_cached(path, {0, 10000}));  // past the end: nothing to read
+    EXPECT_FALSE(page_cached(path, {}));
+    EXPECT_FALSE(page_cached(dir.file("missing.bin"), {0}));
 
     MappedFile moved(std::move(file));
     EXPECT_EQ(moved.size(), bytes.size());
