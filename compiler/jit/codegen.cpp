@@ -195,8 +195,9 @@ public:
     /// measured; the same as locality 3 on Zen 5). Bounded loops and tile
     /// loops prefetch into L1 (prefetch_lines()).
     static constexpr int64_t kPrefetchBytes = int64_t{64} << 10;
-    /// Tile loops prefetch this far ahead in each frame of the tile (a
-    /// whole tile ahead overflowed the L2 cache with the states).
+    /// Tile loops that cannot prefetch the next tile as one stream (a roi
+    /// picks the frames, a bounded group, a partial tile) prefetch this far
+    /// ahead in each frame of the tile.
     static constexpr int64_t kTilePrefetchBytes = int64_t{8} << 10;
     /// Frames per tile of the nav-reducing vector loops (at most): 8 frames
     /// of 128 x 128 f32 and their states stay in a 1 MiB L2 cache.
@@ -998,8 +999,8 @@ private:
         bool vector = vector_loops_possible(s_);
         unsigned w = static_cast<unsigned>(std::max(2, jit.vector_bits() / 64));
         // Two f64 vectors per frame of a tile: whole cache lines of f32 data
-        // with AVX-512. With AVX2, narrower data also fill a line (32 lanes
-        // of u16); with AVX-512 they do not: 32 lanes of u16 are two i32
+        // with AVX-512. With AVX2, the lanes of a line of data, at most 32
+        // (16 of f32, 32 of u16, half a line of u8); not with AVX-512: 32 lanes of u16 are two i32
         // vectors per frame, and the tile loop of W6 (8 frames, their
         // totals, the mean and the variance) spilled to the stack. 16 lanes:
         // S1 on u16 at 2 threads 25.5 -> 22.0 ms, W6 35.5 -> 34.6 ms at
@@ -1426,8 +1427,9 @@ private:
 
     /// Prefetches the next tile in address order: the chunk at sig offset
     /// `off` of each of the tile_ frames fetches tile_ chunks' bytes at
-    /// tile_ * off of the next tile's span, so that the whole next tile has
-    /// arrived when its loops start, read as one stream. Eight streams of
+    /// tile_ * off of the next tile's span: the next tile is on its way
+    /// (into L2 and beyond; it does not fit L1) before its loops start,
+    /// read as one stream. Eight streams of
     /// one chunk per frame (prefetching ahead in each frame) left the
     /// memory idle: a nav sum over 1 GiB took 43 ms against 39 ms this way
     /// (1 thread, the mapping populated). A prefetch past the data is
@@ -1713,9 +1715,10 @@ private:
             }
             // Accumulators of half the lanes, so that a tile's frames keep
             // theirs in registers: each half of the chunk is added in turn,
-            // under its half of the condition (a masked add, and a masked
-            // fused multiply-add for a product: one instruction per half
-            // where zeroing, multiplying and adding the halves took three).
+            // under its half of the condition (a masked add, and for a
+            // product a masked multiply-add, fused where the CPU has FMA: one
+            // instruction per half where zeroing, multiplying and adding the
+            // halves took three).
             unsigned half = fused_lanes(*r);
             llvm::Value* a = b_.CreateLoad(vtn(f64_, half), acc[2 * t]);
             if (r->rop == ReduceOp::Count) {
@@ -1733,7 +1736,7 @@ private:
                     std::vector<int> idx(half);
                     for (unsigned i = 0; i < half; ++i) idx[i] = static_cast<int>(part + i);
                     auto pick = [&](llvm::Value* v) { return n == half ? v : b_.CreateShuffleVector(v, idx); };
-                    llvm::Value* sum = product ? b_.CreateIntrinsic(llvm::Intrinsic::fma, {vtn(f64_, half)}, {pick(l), pick(rr), a})
+                    llvm::Value* sum = product ? b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vtn(f64_, half)}, {pick(l), pick(rr), a})
                                                : reassoc_add(a, pick(x));
                     a = b_.CreateSelect(pick(take), sum, a);
                 }
