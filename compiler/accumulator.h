@@ -105,9 +105,10 @@ inline void acc_merge(ir::ReduceOp op, AccState& s, const AccState& o) {
 /// cell as acc_merge() does. `uniform`: every cell of `dst` has one count,
 /// and every cell of `src` one count (uniform_count(): no where, no by, only
 /// nav axes reduced; the engine fills the counts so). The caller vouches for
-/// it: the counts of cells after the first are not read. Then sums, means and variances merge in loops without a branch
-/// or a division per cell, which the compiler vectorises (a merge per
-/// partition of the variance frame of 128 x 128 frames cost 9% of W5).
+/// it: the counts of cells after the first are not read. Then sums, means
+/// and variances merge in loops without a branch or a division per cell,
+/// which the compiler vectorises (a merge per partition of the variance
+/// frame of 128 x 128 frames cost 9% of W5).
 inline void acc_merge_cells(ir::ReduceOp op, double* dst, const double* src, int64_t cells, bool uniform) {
     double* da = dst;
     double* db = dst + cells;

@@ -57,9 +57,9 @@ private:
     std::string path_;
     const std::byte* data_ = nullptr;
     size_t size_ = 0;
-    /// mincore() tells this process the page cache of the file: Linux shows
-    /// it only to a caller who owns the file or could write it, and reports
-    /// every page resident to others.
+    /// mincore() tells this process the page cache of the file: it owns the
+    /// file. (Linux shows the page cache only to owners and writers, and
+    /// reports every page resident to others.)
     bool mincore_tells_ = false;
 };
 

@@ -998,13 +998,12 @@ private:
         xaxis_ = rank >= 1 && !p_.axes[rank - 1].nav ? rank - 1 : -1;
         bool vector = vector_loops_possible(s_);
         unsigned w = static_cast<unsigned>(std::max(2, jit.vector_bits() / 64));
-        // Two f64 vectors per frame of a tile: whole cache lines of f32 data
-        // with AVX-512. With AVX2, the lanes of a line of data, at most 32
-        // (16 of f32, 32 of u16, half a line of u8); not with AVX-512: 32 lanes of u16 are two i32
-        // vectors per frame, and the tile loop of W6 (8 frames, their
-        // totals, the mean and the variance) spilled to the stack. 16 lanes:
-        // S1 on u16 at 2 threads 25.5 -> 22.0 ms, W6 35.5 -> 34.6 ms at
-        // 1 thread, 4 ms less compile time.
+        // Two f64 vectors per frame of a tile. With AVX2, at least a cache
+        // line of data, at most 32 lanes (16 of f32, 32 of u16). With
+        // AVX-512, two vectors are a line of f32 already, and 32 lanes of
+        // u16 (two i32 vectors per frame) made the tile loop of W6 spill to
+        // the stack: 16 lanes took S1 on u16 at 2 threads from 25.5 to
+        // 22.0 ms and 4 ms off the compile time.
         tile_lanes_ = 2 * w;
         if (w < 8)
             tile_lanes_ = std::max<unsigned>(tile_lanes_, std::min<unsigned>(32, 64 / static_cast<unsigned>(dtype_size(s_.dtype))));
@@ -1720,48 +1719,44 @@ private:
             // instruction per half where zeroing, multiplying and adding the
             // halves took three).
             unsigned half = fused_lanes(*r);
-            llvm::Value* a = b_.CreateLoad(vtn(f64_, half), acc[2 * t]);
-            if (r->rop == ReduceOp::Count) {
-                llvm::Value* x = b_.CreateSelect(b_.CreateAnd(take, truthy(gen(*r->operand()))), cf(1), cf(0));
-                b_.CreateStore(reassoc_add(a, halves(x, half)), acc[2 * t]);
+            const Node& op = *r->operand();
+            bool product = r->rop != ReduceOp::Count && op.op == Op::Mul && op.type == DType::F64 &&
+                           op.args[0]->type == DType::F64 && op.args[1]->type == DType::F64;
+            if (product) {
+                llvm::Value* l = gen(*op.args[0]);
+                llvm::Value* rr = gen(*op.args[1]);
+                add_halves(acc[2 * t], take, half, [&](llvm::Value* a, auto part) {
+                    return b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vtn(f64_, half)}, {part(l), part(rr), a});
+                });
             } else {
-                const Node& op = *r->operand();
-                bool product = op.op == Op::Mul && op.type == DType::F64 && op.args[0]->type == DType::F64 &&
-                               op.args[1]->type == DType::F64;
-                llvm::Value* x = product ? nullptr : gen(op);
-                llvm::Value* l = product ? gen(*op.args[0]) : nullptr;
-                llvm::Value* rr = product ? gen(*op.args[1]) : nullptr;
-                unsigned n = lanes_;
-                for (unsigned part = 0; part < n; part += half) {
-                    std::vector<int> idx(half);
-                    for (unsigned i = 0; i < half; ++i) idx[i] = static_cast<int>(part + i);
-                    auto pick = [&](llvm::Value* v) { return n == half ? v : b_.CreateShuffleVector(v, idx); };
-                    llvm::Value* sum = product ? b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vtn(f64_, half)}, {pick(l), pick(rr), a})
-                                               : reassoc_add(a, pick(x));
-                    a = b_.CreateSelect(pick(take), sum, a);
-                }
-                b_.CreateStore(a, acc[2 * t]);
+                llvm::Value* x = r->rop == ReduceOp::Count ? b_.CreateSelect(truthy(gen(op)), cf(1), cf(0)) : gen(op);
+                add_halves(acc[2 * t], take, half, [&](llvm::Value* a, auto part) { return reassoc_add(a, part(x)); });
             }
-            if (r->rop == ReduceOp::Mean && static_count(*r) < 0) {
-                llvm::Value* n = b_.CreateLoad(vtn(f64_, half), acc[2 * t + 1]);
-                b_.CreateStore(reassoc_add(n, halves(b_.CreateSelect(take, cf(1), cf(0)), half)), acc[2 * t + 1]);
-            }
+            if (r->rop == ReduceOp::Mean && static_count(*r) < 0)
+                add_halves(acc[2 * t + 1], take, half, [&](llvm::Value* a, auto) { return reassoc_add(a, llvm::ConstantFP::get(vtn(f64_, half), 1.0)); });
         }
     }
 
     /// Lanes of a fused total's accumulator: half a tile chunk for f64
-    /// totals, which add the chunk's halves first.
+    /// totals, which add the chunk's halves in turn.
     unsigned fused_lanes(const Node& r) const {
         return int_state_.count(&r) || tile_lanes_ < 2 ? tile_lanes_ : tile_lanes_ / 2;
     }
 
-    /// The sum of the two halves of vector `x` (as a vector of `half` lanes).
-    llvm::Value* halves(llvm::Value* x, unsigned half) {
-        auto n = static_cast<unsigned>(llvm::cast<llvm::FixedVectorType>(x->getType())->getNumElements());
-        if (n == half) return x;
-        std::vector<int> lo(half), hi(half);
-        for (unsigned i = 0; i < half; ++i) lo[i] = static_cast<int>(i), hi[i] = static_cast<int>(i + half);
-        return reassoc_add(b_.CreateShuffleVector(x, lo), b_.CreateShuffleVector(x, hi));
+    /// Updates the accumulator of `half` lanes at `slot` with each part of
+    /// `half` lanes of the chunk in turn, where `take` holds for the lane:
+    /// `update(a, part)` gives the new value, `part(v)` the current part of
+    /// a chunk-wide vector.
+    template <typename F>
+    void add_halves(llvm::Value* slot, llvm::Value* take, unsigned half, F&& update) {
+        llvm::Value* a = b_.CreateLoad(vtn(f64_, half), slot);
+        for (unsigned first = 0; first < lanes_; first += half) {
+            std::vector<int> idx(half);
+            for (unsigned i = 0; i < half; ++i) idx[i] = static_cast<int>(first + i);
+            auto part = [&](llvm::Value* v) { return lanes_ == half ? v : b_.CreateShuffleVector(v, idx); };
+            a = b_.CreateSelect(part(take), update(a, part), a);
+        }
+        b_.CreateStore(a, slot);
     }
 
     /// Combines the fused totals' lanes and writes each valid frame's result.
