@@ -341,6 +341,18 @@ private:
         b_.SetInsertPoint(exit);
     }
 
+    /// Emits `for (i = begin; i < end; ++i) body(i)` for any begin and end.
+    template <typename F>
+    void guarded_loop(llvm::Value* begin, llvm::Value* end, F&& body, const char* name = "loop") {
+        llvm::BasicBlock* some = llvm::BasicBlock::Create(ctx_, name, fn_);
+        llvm::BasicBlock* none = llvm::BasicBlock::Create(ctx_, "skip", fn_);
+        b_.CreateCondBr(b_.CreateICmpSLT(begin, end), some, none);
+        b_.SetInsertPoint(some);
+        loop(begin, end, body, name);
+        b_.CreateBr(none);
+        b_.SetInsertPoint(none);
+    }
+
     /// Marks the loop whose back edge is `br` as not to be unrolled or
     /// vectorised by LLVM: vector loops are vectors already, and unrolling
     /// them multiplied the compile time.
@@ -1319,12 +1331,22 @@ private:
         llvm::Type* vty = vt(et);
         lanes_ = 1;
         int64_t k_count = static_cast<int64_t>(g.lanes.size());
-        llvm::AllocaInst *acc, *cells;
+        // Pieces are short (a ring of width 4 gives about 5 pixels per row).
+        // When the frame is in the cache already (the tile loops read it),
+        // four accumulators, one per piece of a group, so that the adds of
+        // consecutive pieces do not wait for one another: W7 runs 12% faster.
+        // When the pieces read the frame from memory, each prefetching its
+        // place in the next frame, one accumulator paces them better (W3 at
+        // 1 thread: 48 ms with one, 49 with two, 51 with four).
+        const int64_t kUnroll = prefetch_frames_ ? 1 : 4;
+        std::vector<llvm::AllocaInst*> accs(kUnroll);
+        llvm::AllocaInst* cells;
         {
             llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
-            acc = eb.CreateAlloca(vty);
+            for (llvm::AllocaInst*& a : accs) a = eb.CreateAlloca(vty);
             cells = eb.CreateAlloca(ptr_, eb.getInt64(k_count));
         }
+        auto acc = [&](int64_t u) { return accs[u]; };
         for (int64_t k = 0; k < k_count; ++k) {
             const Node& r = *g.lanes[static_cast<size_t>(k)];
             b_.CreateStore(is_int ? int_state_.at(&r) : state_of(r).a, b_.CreateConstInBoundsGEP1_64(ptr_, cells, k));
@@ -1334,41 +1356,45 @@ private:
         llvm::Value* pieces = b_.CreateConstInBoundsGEP1_64(i64_, table, k_count + 1);
         lanes_loops_ = true;
         lane_axis_ = xaxis_;
+        // Piece i (row, column, length) added into accumulator u.
+        auto piece = [&](llvm::Value* i, int64_t u) {
+            llvm::Value* at = b_.CreateMul(i, b_.getInt64(3));
+            auto field = [&](int f) {
+                return load(i64_, b_.CreateInBoundsGEP(i64_, pieces, b_.CreateAdd(at, b_.getInt64(f))), obj);
+            };
+            coord_[xaxis_ - 1] = field(0);
+            coord_[xaxis_] = field(1);
+            llvm::Value* n = field(2);
+            lanes_ = static_cast<unsigned>(kRunLanes);
+            if (s_.frame_stride > 0 && prefetch_frames_) prefetch(frame_, s_.frame_stride, lanes_, 3);
+            valid_ = b_.CreateICmpSLT(iota(i64_), splat(n));
+            memo_.emplace_back();
+            llvm::Value* a = b_.CreateLoad(vty, acc(u));
+            llvm::Value* x = is_int ? gen_int(*r0.operand(), et) : gen(*r0.operand());
+            llvm::Value* sum = is_int ? b_.CreateAdd(a, x) : reassoc_add(a, x);
+            b_.CreateStore(b_.CreateSelect(valid_, sum, a), acc(u));
+            memo_.pop_back();
+            valid_ = nullptr;
+            lanes_ = 1;
+        };
         loop(b_.getInt64(0), b_.getInt64(k_count), [&](llvm::Value* k) {
             llvm::Value* lo = load(i64_, b_.CreateInBoundsGEP(i64_, table, k), obj);
             llvm::Value* hi = load(i64_, b_.CreateInBoundsGEP(i64_, table, b_.CreateAdd(k, b_.getInt64(1))), obj);
-            b_.CreateStore(llvm::Constant::getNullValue(vty), acc);
-            llvm::BasicBlock* some = llvm::BasicBlock::Create(ctx_, "mask_runs", fn_);
-            llvm::BasicBlock* none = llvm::BasicBlock::Create(ctx_, "mask_done", fn_);
-            b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), some, none);
-            b_.SetInsertPoint(some);
-            loop(
-                lo, hi,
-                [&](llvm::Value* i) {
-                    llvm::Value* at = b_.CreateMul(i, b_.getInt64(3));
-                    auto field = [&](int f) {
-                        return load(i64_, b_.CreateInBoundsGEP(i64_, pieces, b_.CreateAdd(at, b_.getInt64(f))), obj);
-                    };
-                    coord_[xaxis_ - 1] = field(0);
-                    coord_[xaxis_] = field(1);
-                    llvm::Value* n = field(2);
-                    lanes_ = static_cast<unsigned>(kRunLanes);
-                    if (s_.frame_stride > 0 && prefetch_frames_) prefetch(frame_, s_.frame_stride, lanes_, 3);
-                    valid_ = b_.CreateICmpSLT(iota(i64_), splat(n));
-                    memo_.emplace_back();
-                    llvm::Value* a = b_.CreateLoad(vty, acc);
-                    llvm::Value* x = is_int ? gen_int(*r0.operand(), et) : gen(*r0.operand());
-                    llvm::Value* sum = is_int ? b_.CreateAdd(a, x) : reassoc_add(a, x);
-                    b_.CreateStore(b_.CreateSelect(valid_, sum, a), acc);
-                    memo_.pop_back();
-                    valid_ = nullptr;
-                    lanes_ = 1;
-                },
-                "run_pieces");
-            b_.CreateBr(none);
-            b_.SetInsertPoint(none);
+            for (int64_t u = 0; u < kUnroll; ++u) b_.CreateStore(llvm::Constant::getNullValue(vty), acc(u));
+            // Whole groups of kUnroll pieces, then the rest one by one.
+            llvm::Value* groups = b_.CreateSDiv(b_.CreateSub(hi, lo), b_.getInt64(kUnroll));
+            llvm::Value* mid = b_.CreateAdd(lo, b_.CreateMul(groups, b_.getInt64(kUnroll)));
+            guarded_loop(b_.getInt64(0), groups, [&](llvm::Value* j) {
+                llvm::Value* first = b_.CreateAdd(lo, b_.CreateMul(j, b_.getInt64(kUnroll)));
+                for (int64_t u = 0; u < kUnroll; ++u) piece(b_.CreateAdd(first, b_.getInt64(u)), u);
+            }, "mask_run_pieces");
+            if (kUnroll > 1) guarded_loop(mid, hi, [&](llvm::Value* i) { piece(i, 0); }, "mask_run_pieces_rest");
             lanes_ = static_cast<unsigned>(kRunLanes);
-            llvm::Value* a = b_.CreateLoad(vty, acc);
+            llvm::Value* a = b_.CreateLoad(vty, acc(0));
+            for (int64_t u = 1; u < kUnroll; ++u) {
+                llvm::Value* au = b_.CreateLoad(vty, acc(u));
+                a = is_int ? b_.CreateAdd(a, au) : reassoc_add(a, au);
+            }
             llvm::Value* cell = b_.CreateLoad(ptr_, b_.CreateInBoundsGEP(ptr_, cells, k));
             if (is_int) {
                 llvm::Value* h = b_.CreateAddReduce(b_.CreateSExtOrTrunc(a, vt(i64_)));
