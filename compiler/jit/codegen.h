@@ -69,6 +69,9 @@ struct LoopGroup {
     /// reductions[k]'s mask (whose `where` is that mask alone, so `implied`
     /// is empty).
     int run_sets = 0;
+    /// With run_sets: the first and last row of the pieces (a frame read
+    /// from memory is prefetched over these rows, in step with the pieces).
+    int64_t run_row_lo = 0, run_row_hi = 0;
 };
 
 struct KernelSpec {

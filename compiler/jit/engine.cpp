@@ -640,6 +640,11 @@ private:
             table.insert(table.end(), pieces.begin(), pieces.end());
             part.run_count = static_cast<int64_t>(pieces.size() / 3);
             part.run_sets = static_cast<int>(merged_sets.size());
+            part.run_row_lo = h;
+            for (size_t i = 0; i < pieces.size(); i += 3) {
+                part.run_row_lo = std::min(part.run_row_lo, pieces[i]);
+                part.run_row_hi = std::max(part.run_row_hi, pieces[i]);
+            }
             part.runs_slot = static_cast<int>(spec.leaves.size());
             bound_leaves_.push_back(std::move(table));
             spec.leaves.push_back(LeafLayout{});
