@@ -220,8 +220,13 @@ def paired(exe, path, tem, targs, threads, repeat):
 
 
 def resident_fraction(path):
-    """The fraction of the file's pages in the page cache (mincore), or None."""
+    """The fraction of the file's pages in the page cache (mincore), or None.
+    None too for a file this user neither owns nor may write: Linux's mincore
+    then reports only the pages this process has mapped."""
     try:
+        st = os.stat(path)
+        if st.st_uid != os.geteuid() and not os.access(path, os.W_OK):
+            return None
         libc = ctypes.CDLL(None, use_errno=True)
         libc.mmap.restype = ctypes.c_void_p
         libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -674,8 +679,10 @@ def main():
         ds["resident_after"] = resident_fraction(path)
         cached = [f for f in (ds["resident_warmed"], ds["resident_after"]) if f is not None]
         if cached and min(cached) < 0.99:
+            def pct(f):
+                return "n/a" if f is None else f"{100 * f:.0f}%"
             notes.append(f"{ds['short']}: only {100 * min(cached):.0f}% of the file was page-cached "
-                         f"(after warming: {100 * cached[0]:.0f}%, at the end: {100 * cached[-1]:.0f}%), "
+                         f"(after warming: {pct(ds['resident_warmed'])}, at the end: {pct(ds['resident_after'])}), "
                          "so its figures, tem's and the limit's alike, include reads from the disk.")
         report["datasets"].append(ds)
         print("\n".join(dataset_table(ds)), flush=True)

@@ -1322,7 +1322,7 @@ private:
 
     /// Sums of one operand over several masks in one loop nest, compiled
     /// once whatever the number of masks: for each mask k, its pieces, into
-    /// an accumulator in registers, then into reduction k's state (found
+    /// four accumulators in registers, then into reduction k's state (found
     /// through a table of state pointers).
     void merged_run_loops(const EmitGroup& g) {
         const Node& r0 = *g.lanes.front();
@@ -1356,6 +1356,7 @@ private:
         llvm::Value* pieces = b_.CreateConstInBoundsGEP1_64(i64_, table, k_count + 1);
         lanes_loops_ = true;
         lane_axis_ = xaxis_;
+        const int64_t share = share_lines(g);
         // Piece i (row, column, length) added into accumulator u.
         auto piece = [&](llvm::Value* i, int64_t u) {
             llvm::Value* at = b_.CreateMul(i, b_.getInt64(3));
@@ -1366,6 +1367,8 @@ private:
             coord_[xaxis_] = field(1);
             llvm::Value* n = field(2);
             lanes_ = static_cast<unsigned>(kRunLanes);
+            // Sparse pieces prefetch their own place in the next frame.
+            if (share == 0 && s_.frame_stride > 0 && prefetch_frames_) prefetch(frame_, s_.frame_stride, lanes_, 3);
             valid_ = b_.CreateICmpSLT(iota(i64_), splat(n));
             memo_.emplace_back();
             llvm::Value* a = b_.CreateLoad(vty, acc(u));
@@ -1381,15 +1384,15 @@ private:
             llvm::Value* hi = load(i64_, b_.CreateInBoundsGEP(i64_, table, b_.CreateAdd(k, b_.getInt64(1))), obj);
             for (int64_t u = 0; u < kUnroll; ++u) b_.CreateStore(llvm::Constant::getNullValue(vty), acc(u));
             // Whole groups of kUnroll pieces, then the rest one by one.
-            llvm::Value* groups = b_.CreateSDiv(b_.CreateSub(hi, lo), b_.getInt64(kUnroll));
+            llvm::Value* groups = b_.CreateUDiv(b_.CreateSub(hi, lo), b_.getInt64(kUnroll));
             llvm::Value* mid = b_.CreateAdd(lo, b_.CreateMul(groups, b_.getInt64(kUnroll)));
             guarded_loop(b_.getInt64(0), groups, [&](llvm::Value* j) {
                 llvm::Value* first = b_.CreateAdd(lo, b_.CreateMul(j, b_.getInt64(kUnroll)));
-                prefetch_share(g, first, kUnroll);
+                prefetch_share(g, share, first, kUnroll);
                 for (int64_t u = 0; u < kUnroll; ++u) piece(b_.CreateAdd(first, b_.getInt64(u)), u);
             }, "mask_run_pieces");
             guarded_loop(mid, hi, [&](llvm::Value* i) {
-                prefetch_share(g, i, 1);
+                prefetch_share(g, share, i, 1);
                 piece(i, 0);
             }, "mask_run_pieces_rest");
             lanes_ = static_cast<unsigned>(kRunLanes);
@@ -1412,16 +1415,28 @@ private:
         lanes_loops_ = false;
     }
 
-    /// When the frame comes from memory: a prefetch of the next frame's
-    /// share of `count` pieces from piece `first` on, of the rows the
-    /// pieces span, in address order. The pieces go ring by ring, each ring
-    /// over the whole frame; a prefetch per piece, of its own place in the
-    /// next frame, left the pieces waiting (W3 at 1 thread: 47 against 38 ms).
-    void prefetch_share(const EmitGroup& g, llvm::Value* first, int64_t count) {
-        if (!prefetch_frames_ || s_.frame_stride <= 0 || g.run_count <= 0 || s_.sig_strides.size() < 2) return;
+    /// The cache lines of the rows that a merged group's pieces span, when
+    /// the pieces prefetch the next frame's rows in shares (prefetch_share):
+    /// the frame comes from memory and the pieces are dense, at most two
+    /// lines of those rows per piece (rings are; a few pixels at the ends of
+    /// far-apart rows are not, and their pieces prefetch their own places).
+    /// 0 otherwise.
+    int64_t share_lines(const EmitGroup& g) const {
+        if (!prefetch_frames_ || s_.frame_stride <= 0 || g.run_count <= 0 || s_.sig_strides.size() < 2) return 0;
         int64_t row_stride = s_.sig_strides[s_.sig_strides.size() - 2];
         int64_t lines = ((g.run_row_hi - g.run_row_lo + 1) * row_stride + 63) / 64;
-        int64_t per = (count * lines + g.run_count - 1) / g.run_count;  // lines per `count` pieces, rounded up
+        return lines <= 2 * g.run_count ? lines : 0;
+    }
+
+    /// A prefetch of the next frame's share of `count` pieces from piece
+    /// `first` on, of the `lines` lines of the rows the pieces span, in
+    /// address order. The pieces go ring by ring, each ring over the whole
+    /// frame; a prefetch per piece, of its own place in the next frame,
+    /// left the pieces waiting (W3 at 1 thread: 47 against 38 ms).
+    void prefetch_share(const EmitGroup& g, int64_t lines, llvm::Value* first, int64_t count) {
+        if (lines == 0) return;
+        int64_t row_stride = s_.sig_strides[s_.sig_strides.size() - 2];
+        int64_t per = (count * lines + g.run_count - 1) / g.run_count;  // at most 2 * count, rounded up
         llvm::Value* line = b_.CreateUDiv(b_.CreateMul(first, b_.getInt64(lines)), b_.getInt64(g.run_count));
         llvm::Value* at = b_.CreateGEP(llvm::Type::getInt8Ty(ctx_), frame_,
                                        b_.CreateAdd(b_.getInt64(s_.frame_stride + g.run_row_lo * row_stride),
