@@ -559,6 +559,24 @@ def render(report):
             L.append(f"| {r['workload']} | {1e3 * r['cold_compile']:.0f} ms | {1e3 * r['cached_compile']:.1f} ms | "
                      f"{1e3 * r['cached_wall']:.0f} ms | {ratio} |")
         L.append("")
+    tm = report.get("tile_model")
+    if tm and tm["modes"].get("linear"):
+        lin = tm["modes"]["linear"]
+        L += [f"## What limits W5: the tile loop's reads ({tm['label']}, 1 thread)", "",
+              "`tem_bench_tile_model FILE` (bench/tile_model.cpp) reads the file in the orders of tem's loops, "
+              "outside tem, its page tables filled before the clock starts; the last rows are tem's run phase "
+              "in this report (page faults included):", "",
+              "| loop | GB/s | ÷ linear |", "|---|--:|--:|"]
+        names = {"linear": "model: every element in address order (W1's order)",
+                 "tile": "model: tiles of 8 frames, a line of each in turn, sums in registers",
+                 "tile-state": "model: the same, into a float64 state per pixel once per tile (tem's nav sum)",
+                 "frame-state": "model: one frame at a time into the float64 state"}
+        for k, v in tm["modes"].items():
+            L.append(f"| {names.get(k, k)} | {v:.1f} | {100 * v / lin:.0f}% |")
+        for w in ("W1", "W5"):
+            if w in tm["tem"]:
+                L.append(f"| tem {w} (run phase) | {tm['tem'][w]:.1f} | {100 * tm['tem'][w] / lin:.0f}% |")
+        L.append("")
     if report.get("overhead"):
         o = report["overhead"]
         L += [f"## Per-frame overhead: `{o['script']}` on {o['label']}", "",
@@ -734,6 +752,19 @@ def main():
                     f"wall {hot['wall'] * 1e3:.0f} ms")
         kc["label"] = big["label"]
     report["kernel_cache"] = kc
+
+    # The tile loop's model (bench/tile_model.cpp) on the f32 1 GiB file, next to W1 and W5 at 1 thread.
+    model = ROOT / "build" / "bin" / "tem_bench_tile_model"
+    if big and model.exists():
+        warm(big["path"])
+        out = subprocess.run([str(model), big["path"]], check=True, capture_output=True, text=True).stdout
+        modes = {}
+        for line in out.splitlines():
+            kv = dict(p.split("=", 1) for p in line.split())
+            modes[kv["mode"]] = float(kv["gbps"])
+        tem_rows = {wl["name"]: r["gbps_run"] for wl in big["workloads"] for r in wl["rows"] if r["threads"] == 1}
+        report["tile_model"] = {"label": big["label"], "modes": modes, "tem": tem_rows}
+        log("tile model: " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in modes.items()))
 
     # Per-frame overhead: a nearly empty reduction over 16384 tiny frames.
     tiny = bench_dir / "tiny_16384_u8.npy"
