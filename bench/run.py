@@ -207,15 +207,18 @@ def best_of(runs):
 
 def paired(exe, path, tem, targs, threads, repeat):
     """tem's best of `repeat` runs, each right after one measurement of the
-    limit at the same thread count; the limit's best of those. The memory
-    bandwidth this host gives moves within seconds (at 2 threads, between
-    about 47 and 67 GB/s during one run), so each run of tem is compared
-    with the limit measured next to it rather than minutes before."""
+    limit at the same thread count, and the limit measured right before
+    tem's fastest run. The memory bandwidth this host gives moves within
+    seconds (at 2 threads, between about 47 and 67 GB/s during one run), so
+    the fastest run is compared with the machine as it was at that moment,
+    not with the best the machine did at another (nor minutes before)."""
     lims, runs = [], []
     for _ in range(repeat):
         lims.append(run_limit(exe, path, repeat=1, threads=[threads])[threads])
         runs.append(run_tem(tem, targs, 1))
-    lim = {"warm": max(l["warm"] for l in lims), "fresh": max(l["fresh"] for l in lims), "sum": lims[0]["sum"]}
+    fastest = min(range(len(runs)), key=lambda i: runs[i]["run"])
+    lim = dict(lims[fastest])
+    lim["all_fresh"] = [l["fresh"] for l in lims]
     return lim, best_of(runs)
 
 
@@ -411,7 +414,7 @@ def dataset_table(ds):
     def rng(lo, hi):
         return f"{lo:.1f}" if hi < 1.02 * lo else f"{lo:.1f}–{hi:.1f}"
     lines.append("Limit (bench/limit.cpp, GB/s, measured right before each run of tem; each row is compared "
-                 "with the best of its own): " + "; ".join(
+                 "with the one measured right before its fastest run): " + "; ".join(
                      f"{t} thread{'s' if t > 1 else ''} {rng(v['warm_min'], v['warm_max'])} warm mapping, "
                      f"{rng(v['fresh_min'], v['fresh_max'])} fresh mapping" for t, v in lim.items()) + ".")
     lines.append("")
@@ -668,7 +671,8 @@ def main():
                 targs = ["run", str(script), f"d={path}"] + (["--threads", "1"] if threads == 1 else [])
                 lt, t = paired(limit, path, tem, targs, threads, args.repeat)
                 lim[threads] = lt
-                log(f"limit {threads} thr: warm {lt['warm']:.2f} fresh {lt['fresh']:.2f} GB/s")
+                log(f"limit {threads} thr: warm {lt['warm']:.2f} fresh {lt['fresh']:.2f} GB/s (before the fastest run; "
+                    f"all: {', '.join(f'{f:.1f}' for f in lt['all_fresh'])})")
                 n = run_numpy(py, path, w, 1 if threads == 1 else 0, args.repeat)
                 # With all threads, NumPy counts at its better of all threads and one thread
                 # (OpenBLAS's threads do not always help, and a user would not keep them then).
@@ -686,7 +690,7 @@ def main():
             ds["workloads"].append({"name": w, "rows": rows})
         ds["limit"] = {}
         for t in ds["limits"][0]:
-            fresh = [l[t]["fresh"] for l in ds["limits"]]
+            fresh = [f for l in ds["limits"] for f in l[t].get("all_fresh", [l[t]["fresh"]])]
             warm_ = [l[t]["warm"] for l in ds["limits"]]
             ds["limit"][t] = {"fresh_min": min(fresh), "fresh_max": max(fresh),
                               "warm_min": min(warm_), "warm_max": max(warm_)}
