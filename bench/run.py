@@ -183,13 +183,17 @@ def find_limit(bench_dir):
     return exe
 
 
+def key_values(out):
+    """The `key=value ...` lines of a bench program's output, one dict each."""
+    return [dict(p.split("=", 1) for p in line.split()) for line in out.splitlines() if line.strip()]
+
+
 def run_limit(exe, path, repeat=5, threads=None):
     counts = ",".join(str(t) for t in threads) if threads else (f"1,{NPROC}" if NPROC > 1 else "1")
     out = subprocess.run([str(exe), str(path), "--threads", counts,
                           "--repeat", str(repeat)], check=True, capture_output=True, text=True).stdout
     res = {}
-    for line in out.splitlines():
-        kv = dict(p.split("=", 1) for p in line.split())
+    for kv in key_values(out):
         res[int(kv["threads"])] = {"warm": float(kv["warm_gbps"]), "fresh": float(kv["fresh_gbps"]),
                                    "sum": float(kv["sum"])}
     return res
@@ -268,7 +272,7 @@ def run_tem(tem, args, repeat, cache="off"):
     """Best of `repeat` runs of `tem ARGS --timings`: wall time around the
     process, and the smallest of each --timings phase. The kernel cache is
     off unless `cache` names its directory: every run compiles its kernels."""
-    best = None
+    runs = []
     env = dict(os.environ, TEM_KERNEL_CACHE=str(cache))
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -282,12 +286,8 @@ def run_tem(tem, args, repeat, cache="off"):
         t = {"wall": wall, "plan": float(m.group(1)), "compile": float(m.group(2)), "run": float(m.group(3)),
              "passes": float(m.group(4)), "threads": int(m.group(5)), "write": float(m.group(6)),
              "results": parse_results(p.stdout)}
-        if best is None:
-            best = t
-        else:
-            for k in ("wall", "plan", "compile", "run", "passes", "write"):
-                best[k] = min(best[k], t[k])
-    return best
+        runs.append(t)
+    return best_of(runs)
 
 
 def numpy_python():
@@ -762,10 +762,7 @@ def main():
     if big and model.exists():
         warm(big["path"])
         out = subprocess.run([str(model), big["path"]], check=True, capture_output=True, text=True).stdout
-        modes = {}
-        for line in out.splitlines():
-            kv = dict(p.split("=", 1) for p in line.split())
-            modes[kv["mode"]] = float(kv["gbps"])
+        modes = {kv["mode"]: float(kv["gbps"]) for kv in key_values(out)}
         tem_rows = {wl["name"]: r["gbps_run"] for wl in big["workloads"] for r in wl["rows"] if r["threads"] == 1}
         report["tile_model"] = {"label": big["label"], "modes": modes, "tem": tem_rows}
         log("tile model: " + ", ".join(f"{k} {v:.1f} GB/s" for k, v in modes.items()))

@@ -62,6 +62,17 @@ void widen(v16f v, v8d& lo, v8d& hi) {
     hi = __builtin_convertvector(b, v8d);
 }
 
+/// The state of 16 pixels from `s` on plus the halves `lo` and `hi`.
+void add_to_state(double* s, v8d lo, v8d hi) {
+    v8d a, b;
+    std::memcpy(&a, s, sizeof a);
+    std::memcpy(&b, s + 8, sizeof b);
+    a += lo;
+    b += hi;
+    std::memcpy(s, &a, sizeof a);
+    std::memcpy(s + 8, &b, sizeof b);
+}
+
 double linear(const char* d, size_t bytes) {
     v16f a0{}, a1{}, a2{}, a3{};
     for (size_t i = 0; i + 256 <= bytes; i += 256) {
@@ -97,14 +108,7 @@ double tile_state(const char* d, size_t frames, size_t fb, std::vector<double>& 
             for (size_t j = 0; j < 8; ++j) __builtin_prefetch(x + 8 * fb + 8 * c + 64 * j, 0, 3);
             v8d slo = ((lo[0] + lo[1]) + (lo[2] + lo[3])) + ((lo[4] + lo[5]) + (lo[6] + lo[7]));
             v8d shi = ((hi[0] + hi[1]) + (hi[2] + hi[3])) + ((hi[4] + hi[5]) + (hi[6] + hi[7]));
-            double* s = st.data() + c / 4;
-            v8d a, b;
-            std::memcpy(&a, s, sizeof a);
-            std::memcpy(&b, s + 8, sizeof b);
-            a += slo;
-            b += shi;
-            std::memcpy(s, &a, sizeof a);
-            std::memcpy(s + 8, &b, sizeof b);
+            add_to_state(st.data() + c / 4, slo, shi);
         }
     }
     return st[st.size() / 2];
@@ -116,14 +120,7 @@ double frame_state(const char* d, size_t frames, size_t fb, std::vector<double>&
         for (size_t c = 0; c < fb; c += 64) {
             v8d lo, hi;
             widen(load16(d + f * fb + c), lo, hi);
-            double* s = st.data() + c / 4;
-            v8d a, b;
-            std::memcpy(&a, s, sizeof a);
-            std::memcpy(&b, s + 8, sizeof b);
-            a += lo;
-            b += hi;
-            std::memcpy(s, &a, sizeof a);
-            std::memcpy(s + 8, &b, sizeof b);
+            add_to_state(st.data() + c / 4, lo, hi);
         }
     return st[st.size() / 2];
 }

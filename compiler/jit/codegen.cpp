@@ -342,11 +342,13 @@ private:
         b_.SetInsertPoint(exit);
     }
 
-    /// Emits `for (i = begin; i < end; ++i) body(i)` for any begin and end.
+    /// Emits `for (i = begin; i < end; ++i) body(i)` for any begin and end
+    /// (`skip` names the block after it).
     template <typename F>
-    void guarded_loop(llvm::Value* begin, llvm::Value* end, F&& body, const char* name = "loop") {
+    void guarded_loop(llvm::Value* begin, llvm::Value* end, F&& body, const char* name = "loop",
+                      const char* skip = "skip") {
         llvm::BasicBlock* some = llvm::BasicBlock::Create(ctx_, name, fn_);
-        llvm::BasicBlock* none = llvm::BasicBlock::Create(ctx_, "skip", fn_);
+        llvm::BasicBlock* none = llvm::BasicBlock::Create(ctx_, skip, fn_);
         b_.CreateCondBr(b_.CreateICmpSLT(begin, end), some, none);
         b_.SetInsertPoint(some);
         loop(begin, end, body, name);
@@ -1339,14 +1341,13 @@ private:
         // consecutive pieces do not wait for one another (W7 runs 12%
         // faster).
         constexpr int64_t kUnroll = 4;
-        llvm::AllocaInst* accs[kUnroll];
+        llvm::AllocaInst* acc[kUnroll];
         llvm::AllocaInst* cells;
         {
             llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
-            for (llvm::AllocaInst*& a : accs) a = eb.CreateAlloca(vty);
+            for (llvm::AllocaInst*& a : acc) a = eb.CreateAlloca(vty);
             cells = eb.CreateAlloca(ptr_, eb.getInt64(k_count));
         }
-        auto acc = [&](int64_t u) { return accs[u]; };
         for (int64_t k = 0; k < k_count; ++k) {
             const Node& r = *g.lanes[static_cast<size_t>(k)];
             b_.CreateStore(is_int ? int_state_.at(&r) : state_of(r).a, b_.CreateConstInBoundsGEP1_64(ptr_, cells, k));
@@ -1371,10 +1372,10 @@ private:
             if (share == 0 && s_.frame_stride > 0 && prefetch_frames_) prefetch(frame_, s_.frame_stride, lanes_, 3);
             valid_ = b_.CreateICmpSLT(iota(i64_), splat(n));
             memo_.emplace_back();
-            llvm::Value* a = b_.CreateLoad(vty, acc(u));
+            llvm::Value* a = b_.CreateLoad(vty, acc[u]);
             llvm::Value* x = is_int ? gen_int(*r0.operand(), et) : gen(*r0.operand());
             llvm::Value* sum = is_int ? b_.CreateAdd(a, x) : reassoc_add(a, x);
-            b_.CreateStore(b_.CreateSelect(valid_, sum, a), acc(u));
+            b_.CreateStore(b_.CreateSelect(valid_, sum, a), acc[u]);
             memo_.pop_back();
             valid_ = nullptr;
             lanes_ = 1;
@@ -1382,7 +1383,7 @@ private:
         loop(b_.getInt64(0), b_.getInt64(k_count), [&](llvm::Value* k) {
             llvm::Value* lo = load(i64_, b_.CreateInBoundsGEP(i64_, table, k), obj);
             llvm::Value* hi = load(i64_, b_.CreateInBoundsGEP(i64_, table, b_.CreateAdd(k, b_.getInt64(1))), obj);
-            for (int64_t u = 0; u < kUnroll; ++u) b_.CreateStore(llvm::Constant::getNullValue(vty), acc(u));
+            for (int64_t u = 0; u < kUnroll; ++u) b_.CreateStore(llvm::Constant::getNullValue(vty), acc[u]);
             // Whole groups of kUnroll pieces, then the rest one by one.
             llvm::Value* groups = b_.CreateUDiv(b_.CreateSub(hi, lo), b_.getInt64(kUnroll));
             llvm::Value* mid = b_.CreateAdd(lo, b_.CreateMul(groups, b_.getInt64(kUnroll)));
@@ -1396,9 +1397,9 @@ private:
                 piece(i, 0);
             }, "mask_run_pieces_rest");
             lanes_ = static_cast<unsigned>(kRunLanes);
-            llvm::Value* a = b_.CreateLoad(vty, acc(0));
+            llvm::Value* a = b_.CreateLoad(vty, acc[0]);
             for (int64_t u = 1; u < kUnroll; ++u) {
-                llvm::Value* au = b_.CreateLoad(vty, acc(u));
+                llvm::Value* au = b_.CreateLoad(vty, acc[u]);
                 a = is_int ? b_.CreateAdd(a, au) : reassoc_add(a, au);
             }
             llvm::Value* cell = b_.CreateLoad(ptr_, b_.CreateInBoundsGEP(ptr_, cells, k));
@@ -2257,13 +2258,7 @@ private:
             llvm::Value* lo = load(i64_, b_.CreateInBoundsGEP(i64_, bounds_, at), obj_leaf(bounds_slot_));
             llvm::Value* hi =
                 load(i64_, b_.CreateInBoundsGEP(i64_, bounds_, b_.CreateAdd(at, b_.getInt64(1))), obj_leaf(bounds_slot_));
-            llvm::BasicBlock* run = llvm::BasicBlock::Create(ctx_, "row", fn_);
-            llvm::BasicBlock* skip = llvm::BasicBlock::Create(ctx_, "row_done", fn_);
-            b_.CreateCondBr(b_.CreateICmpSLT(lo, hi), run, skip);
-            b_.SetInsertPoint(run);
-            loop(lo, hi, inner);
-            b_.CreateBr(skip);
-            b_.SetInsertPoint(skip);
+            guarded_loop(lo, hi, inner, "row", "row_done");
             return;
         }
         loop(b_.getInt64(0), b_.getInt64(l.extents[depth]), inner);
